@@ -1,0 +1,98 @@
+"""Numerical gradients by central differences, and a gradient check.
+
+Backpropagation (``tf.GradientTape``) gives exact gradients; these helpers give an
+independent estimate to test them against.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import NamedTuple
+
+import numpy as np
+
+from course_utils._validation import as_array, positive_number
+
+
+def _scalar(value, where: str) -> float:
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{where} must return one real number, got {type(value).__name__} {value!r}") from None
+    if array.size != 1:
+        raise TypeError(f"{where} must return one real number (a loss), got an array of shape {array.shape}")
+    return float(array.reshape(()))
+
+
+def numerical_gradient(f, x, eps=1e-6) -> np.ndarray:
+    """Estimate the gradient of a scalar function ``f`` at ``x`` by central differences.
+
+    ``df/dx_i ~ (f(x + eps * e_i) - f(x - eps * e_i)) / (2 * eps)``; the error shrinks
+    like ``eps**2``, but an ``eps`` that is too small drowns in rounding error. The
+    computation is in float64 (use float64 functions: float32 needs eps near 1e-3).
+
+    Args:
+        f: ``x -> float``.
+        x: the point, any shape.
+        eps: half the step, > 0.
+
+    Returns:
+        float64 array shaped like ``x``.
+
+    Example:
+        >>> numerical_gradient(lambda w: (w ** 2).sum(), np.array([1.0, -3.0])).round(6).tolist()
+        [2.0, -6.0]
+    """
+    if not callable(f):
+        raise TypeError(f"f must be a function x -> float, got {f!r}")
+    h = positive_number(eps, "eps")
+    x = as_array(x, "x", dtype=np.float64, min_ndim=0)
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[i] = h
+        grad[i] = (_scalar(f(x + step), "f") - _scalar(f(x - step), "f")) / (2 * h)
+    return grad
+
+
+class GradientCheck(NamedTuple):
+    relative_error: float  # ||analytic - numerical|| / max(||analytic||, ||numerical||)
+    analytic: np.ndarray
+    numerical: np.ndarray
+
+    @property
+    def ok(self) -> bool:
+        """True when the relative error is below 1e-6 (the usual float64 threshold)."""
+        return self.relative_error < 1e-6
+
+
+def gradient_check(f, grad_f, x, eps=1e-6) -> GradientCheck:
+    """Compare an analytic gradient with a numerical one and report the relative error.
+
+    ``relative_error = ||a - n|| / max(||a||, ||n||)`` (0 when both are 0). Below about
+    1e-7 the gradient is right; above 1e-3 it is almost certainly wrong.
+
+    Args:
+        f: ``x -> float``.
+        grad_f: ``x -> gradient`` shaped like ``x``.
+        x: the point to check at.
+        eps: step for :func:`numerical_gradient`.
+
+    Example:
+        >>> check = gradient_check(lambda w: (w ** 2).sum(), lambda w: 2 * w, np.array([1.0, 2.0]))
+        >>> check.ok
+        True
+        >>> gradient_check(lambda w: (w ** 2).sum(), lambda w: w, np.array([1.0, 2.0])).ok  # forgot the 2
+        False
+    """
+    x = as_array(x, "x", dtype=np.float64, min_ndim=0)
+    numerical = numerical_gradient(f, x, eps)
+    raw = grad_f(x)
+    if isinstance(raw, numbers.Number) and x.ndim == 0:
+        raw = np.asarray(raw)
+    analytic = as_array(raw, "grad_f(x)", dtype=np.float64, min_ndim=0)
+    if analytic.shape != x.shape:
+        raise ValueError(f"grad_f(x) must have the shape of x {x.shape}, got {analytic.shape}")
+    scale = max(np.linalg.norm(analytic), np.linalg.norm(numerical))
+    error = 0.0 if scale == 0 else float(np.linalg.norm(analytic - numerical) / scale)
+    return GradientCheck(error, analytic, numerical)

@@ -1,0 +1,6 @@
+"""Shared test set-up: quiet TensorFlow before anything imports it."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
