@@ -22,8 +22,11 @@ $(STAMP): requirements.txt pyproject.toml tools/jupyterlab-overrides.json
 
 setup: $(STAMP)
 
+# Root (containers, CI machines) must say so explicitly; prints the URL when no browser can open.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: setup
-	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks
+	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks
 
 test: setup lint
 	$(BIN)/python -m pytest -n 2
