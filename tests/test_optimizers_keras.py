@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from course_utils import optimizers, schedules
+from course_utils.keras_tools import keras_state_size
 from course_utils.surfaces import bowl, rosenbrock
 
 STEPS = 120
@@ -126,11 +127,6 @@ def test_scheduled_rate_matches_keras(name, kwargs, schedule):
     ours_lr, keras_lr = SCHEDULES[schedule]
     kwargs = {k: v for k, v in kwargs.items() if k != "learning_rate"}
     run_both(name, OURS[name](ours_lr(), **kwargs), KERAS[name](keras_lr(), **kwargs), seed=3)
-
-
-def keras_state_size(opt):
-    """Floats Keras stores for an optimizer's state (its step counter and learning rate excluded)."""
-    return sum(int(np.size(v.numpy())) for v in opt.variables if v.name not in ("iteration", "learning_rate"))
 
 
 @pytest.mark.parametrize("name, kwargs", CONFIGS, ids=IDS)

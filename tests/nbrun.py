@@ -1,0 +1,82 @@
+"""Execute notebooks the way CI and learners do, and list what went wrong in their outputs."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+# Anything that looks like a warning or TensorFlow log line in an output is a defect.
+NOISE = re.compile(
+    r"warning|warn\(|deprecat|oneDNN|absl::|cuda|tensorflow/core|I0000|W0000|E0000|Traceback", re.IGNORECASE
+)
+
+
+def kernel_env() -> dict:
+    env = dict(os.environ)
+    env.update(
+        TF_CPP_MIN_LOG_LEVEL="2",
+        TF_ENABLE_ONEDNN_OPTS="0",
+        # Any attempt to download (datasets, weights) fails fast instead of succeeding on a dev machine.
+        HTTP_PROXY="http://127.0.0.1:9",
+        HTTPS_PROXY="http://127.0.0.1:9",
+        http_proxy="http://127.0.0.1:9",
+        https_proxy="http://127.0.0.1:9",
+        NO_PROXY="localhost,127.0.0.1",
+        PYTHONWARNINGS="default",  # show every warning, so the check below can see it
+    )
+    return env
+
+
+def execute(path: Path, timeout: int = 600) -> nbformat.NotebookNode:
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        env=kernel_env(),
+    )
+    client.execute(env=kernel_env())
+    return nb
+
+
+def output_texts(cell) -> list[tuple[str, str]]:
+    """(kind, text) for every output of a code cell: stream name or mime type."""
+    found = []
+    for out in cell.get("outputs", []):
+        if out.output_type == "stream":
+            found.append((out.name, out.text))
+        elif out.output_type == "error":
+            found.append(("error", f"{out.ename}: {out.evalue}"))
+        else:
+            for mime, value in out.get("data", {}).items():
+                if mime.startswith("text/"):
+                    found.append((mime, value if isinstance(value, str) else "".join(value)))
+    return found
+
+
+def problems(nb) -> list[str]:
+    """Errors, anything on stderr, warnings and log noise in the executed notebook's outputs."""
+    found = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        for kind, text in output_texts(cell):
+            if kind in ("error", "stderr"):
+                found.append(f"cell {index}: {kind}: {text[:300]}")
+            elif NOISE.search(text):
+                found.append(f"cell {index}: noise in {kind}: {NOISE.search(text).group(0)!r} in {text[:300]!r}")
+    return found
+
+
+def plain_outputs(nb) -> list[str]:
+    """The text outputs of every cell, for comparing two runs."""
+    return [f"{i}:{kind}:{text}" for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
+            for kind, text in output_texts(cell) if kind != "text/html"]
