@@ -1,0 +1,341 @@
+"""Checks for the exercises of lessons 01 (loss as error) and 02 (cross-entropy)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from course_utils import losses
+from course_utils.checks.engine import CheckFailed, call, compare, fresh_rng, numbers, passed
+
+EPS = losses.EPSILON
+
+
+def _regression_cases():
+    """(inputs, show_expected): random 1-D and 2-D pairs first, then fixed edge cases."""
+    rng = fresh_rng()
+    cases = []
+    for shape in [(3,), (4,), (2, 3), (5, 2), (1, 4)]:
+        scale = float(rng.choice([1.0, 10.0, 0.1]))
+        cases.append(((rng.normal(size=shape) * scale, rng.normal(size=shape) * scale), True))
+    cases.append(((np.array([2.0]), np.array([2.0])), False))  # a perfect prediction
+    cases.append(((np.array([1.0, -1.0]), np.array([-1.0, 1.0])), False))  # errors that would cancel
+    cases.append(((np.array([[0.0, 0.0]]), np.array([[3.0, -4.0]])), False))  # one-sample batch
+    return cases
+
+
+def _check_regression(fn, name, reference, mistakes, **kwargs):
+    cases = _regression_cases()
+    for (y_true, y_pred), show_expected in cases:
+        got = numbers(call(fn, name, y_true, y_pred, **kwargs), name, y_true.shape[:-1])
+        compare(
+            name,
+            got,
+            reference(y_true, y_pred),
+            {"y_true": y_true, "y_pred": y_pred, **kwargs},
+            mistakes(y_true, y_pred),
+            show_expected=show_expected,
+        )
+    passed(name, len(cases))
+
+
+def check_mse(mse):
+    """Check a learner's ``mse(y_true, y_pred)``: mean of squared errors over the last axis."""
+
+    def mistakes(t, p):
+        e = t - p
+        return [
+            ("you took absolute values instead of squaring: that is the MAE.", np.mean(np.abs(e), -1)),
+            ("you summed the squared errors; average them instead (np.mean, axis=-1).", np.sum(e**2, -1)),
+            ("you took a square root at the end: that is the RMSE, not the MSE.", np.sqrt(np.mean(e**2, -1))),
+            ("you squared the mean error; square each error first, then average.", np.mean(e, -1) ** 2),
+            ("you forgot to square: positive and negative errors cancel out.", np.mean(e, -1)),
+            ("you forgot to square: positive and negative errors cancel out.", np.mean(-e, -1)),
+        ]
+
+    _check_regression(mse, "mse", losses.mse, mistakes)
+
+
+def check_mae(mae):
+    """Check a learner's ``mae(y_true, y_pred)``: mean of absolute errors over the last axis."""
+
+    def mistakes(t, p):
+        e = t - p
+        return [
+            ("you squared the errors: that is the MSE.", np.mean(e**2, -1)),
+            ("you summed the absolute errors; average them instead (np.mean, axis=-1).", np.sum(np.abs(e), -1)),
+            (
+                "you took the absolute value of the mean error; take each error's absolute value first.",
+                np.abs(np.mean(e, -1)),
+            ),
+            ("you forgot the absolute value: positive and negative errors cancel out.", np.mean(e, -1)),
+            ("you forgot the absolute value: positive and negative errors cancel out.", np.mean(-e, -1)),
+        ]
+
+    _check_regression(mae, "mae", losses.mae, mistakes)
+
+
+def check_huber(huber):
+    """Check a learner's ``huber(y_true, y_pred, delta=1.0)`` for several deltas."""
+    rng = fresh_rng()
+    count = 0
+    for delta in [1.0, float(rng.uniform(0.2, 3.0))]:
+
+        def mistakes(t, p, delta=delta):
+            a = np.abs(p - t)
+            return [
+                (
+                    "the linear part should be delta * |e| - 0.5 * delta**2 (you left out the -0.5 * delta**2).",
+                    np.mean(np.where(a <= delta, 0.5 * a**2, delta * a), -1),
+                ),
+                (
+                    "you forgot the 0.5 in the quadratic part.",
+                    np.mean(np.where(a <= delta, a**2, delta * a - 0.5 * delta**2), -1),
+                ),
+                (
+                    "you summed instead of averaging over the last axis.",
+                    np.sum(np.where(a <= delta, 0.5 * a**2, delta * a - 0.5 * delta**2), -1),
+                ),
+                ("that is half the MSE: the loss must turn linear beyond delta.", np.mean(0.5 * a**2, -1)),
+            ]
+
+        def reference(t, p, delta=delta):
+            return losses.huber(t, p, delta)
+
+        cases = _regression_cases()
+        for (y_true, y_pred), show_expected in cases:
+            got = numbers(call(huber, "huber", y_true, y_pred, delta=delta), "huber", y_true.shape[:-1])
+            compare(
+                "huber",
+                got,
+                reference(y_true, y_pred),
+                {"y_true": y_true, "y_pred": y_pred, "delta": delta},
+                mistakes(y_true, y_pred),
+                show_expected=show_expected,
+            )
+        count += len(cases)
+    passed("huber", count)
+
+
+def check_under_penalty_mse(under_penalty_mse):
+    """Check a learner's ``under_penalty_mse(y_true, y_pred, under_weight=3.0)``.
+
+    The blood-sugar loss: an *under*-prediction (``y_pred < y_true``) costs ``under_weight``
+    times its squared error, an over-prediction costs its plain squared error.
+    """
+    rng = fresh_rng()
+    count = 0
+    for weight in [3.0, float(rng.uniform(1.5, 5.0))]:
+
+        def reference(t, p, weight=weight):
+            e = t - p
+            return np.mean(np.where(p < t, weight * e**2, e**2), -1)
+
+        def mistakes(t, p, weight=weight):
+            e = t - p
+            return [
+                (
+                    "you punished OVER-prediction; the dangerous side here is predicting too LOW (y_pred < y_true).",
+                    np.mean(np.where(p > t, weight * e**2, e**2), -1),
+                ),
+                ("you applied the weight to every error; only under-predictions get it.", np.mean(weight * e**2, -1)),
+                ("you forgot the weight: this is the plain MSE.", np.mean(e**2, -1)),
+                (
+                    "you summed instead of averaging over the last axis.",
+                    np.sum(np.where(p < t, weight * e**2, e**2), -1),
+                ),
+            ]
+
+        cases = _regression_cases()
+        cases.append(((np.array([5.0, 5.0]), np.array([4.0, 6.0])), False))  # one under, one over
+        for (y_true, y_pred), show_expected in cases:
+            got = numbers(
+                call(under_penalty_mse, "under_penalty_mse", y_true, y_pred, under_weight=weight),
+                "under_penalty_mse",
+                y_true.shape[:-1],
+            )
+            compare(
+                "under_penalty_mse",
+                got,
+                reference(y_true, y_pred),
+                {"y_true": y_true, "y_pred": y_pred, "under_weight": weight},
+                mistakes(y_true, y_pred),
+                show_expected=show_expected,
+            )
+        count += len(cases)
+    passed("under_penalty_mse", count)
+
+
+def _probability_cases(rng, shape, one_hot=False):
+    if one_hot:
+        z = rng.normal(size=shape) * 2
+        p = np.exp(z) / np.exp(z).sum(-1, keepdims=True)
+        return np.eye(shape[-1])[rng.integers(0, shape[-1], size=shape[:-1])], p
+    return rng.integers(0, 2, size=shape).astype(float), rng.uniform(0.01, 0.99, size=shape)
+
+
+def check_binary_crossentropy(binary_crossentropy):
+    """Check a learner's ``binary_crossentropy(y_true, y_pred)`` (probabilities, clipped like Keras)."""
+    rng = fresh_rng()
+    cases = [(_probability_cases(rng, shape), True) for shape in [(4,), (3, 2), (2, 5)]]
+    cases += [
+        ((np.array([1.0, 0.0]), np.array([1.0, 0.0])), False),  # exactly right: loss about 0
+        ((np.array([1.0, 0.0]), np.array([0.0, 1.0])), False),  # certain and wrong: log(0) without clipping
+        ((np.array([[1.0, 0.0, 1.0]]), np.array([[0.9, 0.1, 0.51]])), False),
+    ]
+    for (y_true, y_pred), show_expected in cases:
+        got = numbers(
+            call(binary_crossentropy, "binary_crossentropy", y_true, y_pred), "binary_crossentropy", y_true.shape[:-1]
+        )
+        clipped = np.clip(y_pred, EPS, 1 - EPS)
+        terms = -(y_true * np.log(clipped) + (1 - y_true) * np.log(1 - clipped))
+        mistakes = [
+            (
+                "you left out the (1 - y) * log(1 - p) term, so label-0 samples cost nothing.",
+                np.mean(-(y_true * np.log(clipped)), -1),
+            ),
+            ("you summed over the last axis; average instead.", np.sum(terms, -1)),
+            ("the sign is flipped: cross-entropy is MINUS the log-likelihood.", -np.mean(terms, -1)),
+            ("you used log base 10; use the natural log (np.log).", np.mean(terms, -1) / np.log(10)),
+        ]
+        compare(
+            "binary_crossentropy",
+            got,
+            losses.binary_crossentropy(y_true, y_pred),
+            {"y_true": y_true, "y_pred": y_pred},
+            mistakes,
+            show_expected=show_expected,
+            atol=1e-5,
+        )
+    passed("binary_crossentropy", len(cases))
+
+
+def check_categorical_crossentropy(categorical_crossentropy):
+    """Check a learner's ``categorical_crossentropy(y_true, y_pred)`` (one-hot labels, probability rows)."""
+    rng = fresh_rng()
+    cases = [(_probability_cases(rng, shape, one_hot=True), True) for shape in [(3,), (4, 3), (2, 5)]]
+    cases += [
+        ((np.array([0.0, 1.0, 0.0]), np.array([0.1, 0.8, 0.1])), False),
+        ((np.array([[1.0, 0.0, 0.0]]), np.array([[0.0, 0.5, 0.5]])), False),  # probability 0 for the true class
+    ]
+    for (y_true, y_pred), show_expected in cases:
+        got = numbers(
+            call(categorical_crossentropy, "categorical_crossentropy", y_true, y_pred),
+            "categorical_crossentropy",
+            y_true.shape[:-1],
+        )
+        logs = np.log(np.clip(y_pred, EPS, 1 - EPS))
+        mistakes = [
+            (
+                "you averaged over the classes; cross-entropy SUMS over the classes (axis=-1).",
+                np.mean(-y_true * logs, -1),
+            ),
+            ("the sign is flipped: the loss is -sum(y * log(p)).", np.sum(y_true * logs, -1)),
+            (
+                "you used every class's probability; only the true class's log-probability counts (multiply by y).",
+                -np.sum(logs, -1),
+            ),
+        ]
+        compare(
+            "categorical_crossentropy",
+            got,
+            losses.categorical_crossentropy(y_true, y_pred),
+            {"y_true": y_true, "y_pred": y_pred},
+            mistakes,
+            show_expected=show_expected,
+            atol=1e-5,
+        )
+    passed("categorical_crossentropy", len(cases))
+
+
+def check_hinge(hinge):
+    """Check a learner's ``hinge(y_true, y_pred)`` with labels in {-1, +1}."""
+    rng = fresh_rng()
+    cases = []
+    for shape in [(3,), (4,), (2, 3)]:
+        cases.append(((rng.choice([-1.0, 1.0], size=shape), rng.normal(size=shape) * 1.5), True))
+    cases += [
+        ((np.array([1.0, -1.0]), np.array([3.0, -2.0])), False),  # beyond the margin: zero loss
+        ((np.array([[1.0, -1.0, 1.0]]), np.array([[-0.5, 0.5, 1.0]])), False),
+    ]
+    for (y_true, y_pred), show_expected in cases:
+        got = numbers(call(hinge, "hinge", y_true, y_pred), "hinge", y_true.shape[:-1])
+        margin = 1 - y_true * y_pred
+        mistakes = [
+            (
+                "you forgot max(0, ...): samples beyond the margin must cost 0, not a negative amount.",
+                np.mean(margin, -1),
+            ),
+            ("you summed over the last axis; average instead.", np.sum(np.maximum(margin, 0), -1)),
+            (
+                "the margin is 1 - y * prediction (you used 1 + y * prediction).",
+                np.mean(np.maximum(1 + y_true * y_pred, 0), -1),
+            ),
+            (
+                "the margin is 1 - y * prediction (you used y * prediction without the 1).",
+                np.mean(np.maximum(-y_true * y_pred, 0), -1),
+            ),
+        ]
+        compare(
+            "hinge",
+            got,
+            losses.hinge(y_true, y_pred),
+            {"y_true": y_true, "y_pred": y_pred},
+            mistakes,
+            show_expected=show_expected,
+        )
+    passed("hinge", len(cases))
+
+
+def check_logits_objective(logits_objective):
+    """Check a learner's TensorFlow ``logits_objective(labels, logits)``.
+
+    It must cast integer labels to float32, compute ``tf.nn.sigmoid_cross_entropy_with_logits``
+    and average over the whole batch with ``tf.reduce_mean``, returning a scalar tensor that
+    stays finite for logits of +-1000.
+    """
+    import tensorflow as tf
+
+    rng = fresh_rng()
+    cases = [
+        ((rng.integers(0, 2, size=(n, 1)), (rng.normal(size=(n, 1)) * 4).astype(np.float32)), True) for n in (3, 6)
+    ]
+    cases += [
+        ((np.array([[1], [0], [1], [0]]), np.array([[1000.0], [1000.0], [-1000.0], [-1000.0]], np.float32)), False),
+        ((np.array([[1]]), np.array([[0.0]], np.float32)), False),
+    ]
+    for (labels, logits), show_expected in cases:
+        result = call(logits_objective, "logits_objective", tf.constant(labels, tf.int32), tf.constant(logits))
+        if not isinstance(result, tf.Tensor):
+            raise CheckFailed(
+                f"logits_objective returned {type(result).__name__}; expected a TensorFlow tensor "
+                "(the result of tf.reduce_mean)."
+            )
+        if result.shape != ():
+            raise CheckFailed(
+                f"logits_objective returned a tensor of shape {tuple(result.shape)}; expected one number "
+                "(shape ()): average over the whole batch with tf.reduce_mean."
+            )
+        got = float(result.numpy())
+        per_sample = losses.sigmoid_cross_entropy_with_logits(labels.astype(np.float32), logits)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            naive = -np.mean(
+                labels * np.log(1 / (1 + np.exp(-logits.astype(np.float64))))
+                + (1 - labels) * np.log(1 - 1 / (1 + np.exp(-logits.astype(np.float64))))
+            )
+        mistakes = [
+            ("you summed over the batch; the objective is the MEAN (tf.reduce_mean).", np.sum(per_sample)),
+            (
+                "you computed sigmoid then log yourself; use tf.nn.sigmoid_cross_entropy_with_logits "
+                "(it stays finite for large logits).",
+                naive,
+            ),
+        ]
+        compare(
+            "logits_objective",
+            got,
+            np.mean(per_sample),
+            {"labels": labels, "logits": logits},
+            mistakes,
+            show_expected=show_expected,
+        )
+    passed("logits_objective", len(cases))
