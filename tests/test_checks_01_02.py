@@ -1,0 +1,160 @@
+"""The checks of exercises 01-02 are honest: the reference passes; the unfilled stub, typical wrong
+answers, wrong types and an answer replayed from an earlier run all fail with a useful message."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from course_utils import losses
+from course_utils.checks import (
+    CheckFailed,
+    check_binary_crossentropy,
+    check_categorical_crossentropy,
+    check_hinge,
+    check_huber,
+    check_logits_objective,
+    check_mae,
+    check_mse,
+    check_under_penalty_mse,
+)
+
+EPS = 1e-7
+
+
+def stub(*args, **kwargs):
+    raise NotImplementedError("write your answer here")
+
+
+def under_reference(y_true, y_pred, under_weight=3.0):
+    squared = (np.asarray(y_true) - y_pred) ** 2
+    return np.mean(np.where(y_pred < y_true, under_weight * squared, squared), -1)
+
+
+def logits_reference(labels, logits):
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.cast(labels, tf.float32), logits=logits))
+
+
+def clip(p):
+    return np.clip(p, EPS, 1 - EPS)
+
+
+CASES = {
+    # check: (reference, [(mutant, words in the message), ...])
+    "mse": (check_mse, losses.mse, [
+        (lambda t, p: np.mean(np.abs(t - p), -1), "MAE"),
+        (lambda t, p: np.sum((t - p) ** 2, -1), "summed"),
+        (lambda t, p: np.mean((t - p) ** 2), "per sample"),
+        (lambda t, p: np.sqrt(np.mean((t - p) ** 2, -1)), "RMSE"),
+        (lambda t, p: np.mean(t - p, -1), "cancel"),
+        (lambda t, p: np.mean((t - p) ** 2, 0), "shape"),
+    ]),
+    "mae": (check_mae, losses.mae, [
+        (lambda t, p: np.mean((t - p) ** 2, -1), "MSE"),
+        (lambda t, p: np.sum(np.abs(t - p), -1), "summed"),
+        (lambda t, p: np.abs(np.mean(t - p, -1)), "absolute value of the mean"),
+    ]),
+    "huber": (check_huber, losses.huber, [
+        (lambda t, p, delta=1.0: np.mean(np.where(np.abs(p - t) <= delta, 0.5 * (p - t) ** 2, delta * np.abs(p - t)), -1),
+         "0.5 * delta**2"),
+        (lambda t, p, delta=1.0: np.mean(0.5 * (p - t) ** 2, -1), "linear"),
+        (lambda t, p, delta=1.0: losses.huber(t, p, 1.0), "not right"),  # ignores delta
+    ]),
+    "under_penalty_mse": (check_under_penalty_mse, under_reference, [
+        (lambda t, p, under_weight=3.0: losses.asymmetric_mse(t, p, under_weight), "OVER"),
+        (lambda t, p, under_weight=3.0: np.mean((t - p) ** 2, -1), "plain MSE"),
+        (lambda t, p, under_weight=3.0: np.mean(under_weight * (t - p) ** 2, -1), "every error"),
+    ]),
+    "binary_crossentropy": (check_binary_crossentropy, losses.binary_crossentropy, [
+        (lambda t, p: np.mean(-(t * np.log(p) + (1 - t) * np.log(1 - p)), -1), "NaN or inf"),  # no clipping
+        (lambda t, p: np.mean(-(t * np.log(clip(p))), -1), "(1 - y)"),
+        (lambda t, p: np.sum(-(t * np.log(clip(p)) + (1 - t) * np.log(1 - clip(p))), -1), "summed"),
+        (lambda t, p: np.mean(t * np.log(clip(p)) + (1 - t) * np.log(1 - clip(p)), -1), "sign"),
+    ]),
+    "categorical_crossentropy": (check_categorical_crossentropy, losses.categorical_crossentropy, [
+        (lambda t, p: -np.sum(t * np.log(p), -1), "NaN or inf"),  # no clipping
+        (lambda t, p: np.mean(-t * np.log(clip(p)), -1), "SUMS"),
+        (lambda t, p: -np.sum(np.log(clip(p)), -1), "true class"),
+    ]),
+    "hinge": (check_hinge, losses.hinge, [
+        (lambda t, p: np.mean(1 - t * p, -1), "max(0"),
+        (lambda t, p: np.sum(np.maximum(0, 1 - t * p), -1), "summed"),
+        (lambda t, p: np.mean(np.maximum(0, 1 + t * p), -1), "1 - y"),
+    ]),
+    "logits_objective": (check_logits_objective, logits_reference, [
+        (lambda labels, z: tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.cast(labels, tf.float32), logits=z)),
+         "MEAN"),
+        (lambda labels, z: tf.reduce_mean(-(tf.cast(labels, tf.float32) * tf.math.log(tf.sigmoid(z))
+                                       + (1 - tf.cast(labels, tf.float32)) * tf.math.log(1 - tf.sigmoid(z)))), "not right"),
+        (lambda labels, z: tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.cast(labels, tf.float32), logits=z), "shape"),
+        (lambda labels, z: logits_reference(labels, z).numpy(), "TensorFlow tensor"),
+    ]),
+}
+NAMES = list(CASES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reference_passes(name, capsys):
+    check, reference, _ = CASES[name]
+    check(reference)
+    assert capsys.readouterr().out.startswith("✓")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_unfilled_stub_fails(name):
+    check, _, _ = CASES[name]
+    with pytest.raises(CheckFailed, match="not written yet"):
+        check(stub)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_typical_wrong_answers_fail_with_a_hint(name):
+    check, _, mutants = CASES[name]
+    assert len(mutants) >= 2
+    for mutant, words in mutants:
+        with pytest.raises(CheckFailed) as info:
+            check(mutant)
+        assert words.lower() in str(info.value).lower(), f"{words!r} not in: {info.value}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_an_answer_replayed_from_an_earlier_run_fails(name):
+    """Record every result the reference gives during one passing run, then replay them as constants."""
+    check, reference, _ = CASES[name]
+    recorded = []
+
+    def recorder(*args, **kwargs):
+        recorded.append(reference(*args, **kwargs))
+        return recorded[-1]
+
+    check(recorder)
+    replay = iter(list(recorded))
+    with pytest.raises(CheckFailed):
+        check(lambda *args, **kwargs: next(replay))
+
+
+@pytest.mark.parametrize("bad, words", [
+    (lambda t, p: None, "return"),
+    (lambda t, p: "0.5", "str"),
+    (lambda t, p: tf.reduce_mean((t - p) ** 2, -1), "TensorFlow tensor"),
+    (lambda t, p: [object()], "object"),
+    (lambda t: t, "TypeError"),
+    (42, "should be a function"),
+])
+def test_wrong_types_get_a_clear_message(bad, words):
+    with pytest.raises(CheckFailed) as info:
+        check_mse(bad)
+    assert words in str(info.value)
+
+
+def test_expected_values_of_fixed_edge_cases_are_never_shown():
+    """Only fresh random inputs reveal their expected value; fixed edge cases never do."""
+    calls = []
+
+    def wrong_on_edges(t, p):
+        calls.append(1)
+        result = losses.mse(t, p)
+        return result if len(calls) <= 5 else result + 1.0  # right on the random cases, wrong afterwards
+
+    with pytest.raises(CheckFailed) as info:
+        check_mse(wrong_on_edges)
+    assert "expected" not in str(info.value) and "got" in str(info.value)
