@@ -77,6 +77,20 @@ def problems(nb) -> list[str]:
 
 
 def plain_outputs(nb) -> list[str]:
-    """The text outputs of every cell, for comparing two runs."""
-    return [f"{i}:{kind}:{text}" for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
-            for kind, text in output_texts(cell) if kind != "text/html"]
+    """The text outputs of every cell, for comparing two runs.
+
+    Consecutive chunks of one stream are joined first: the kernel may split a cell's printed
+    text into several chunks depending on timing, which is not a difference in content.
+    """
+    found = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        for kind, text in output_texts(cell):
+            if kind == "text/html":
+                continue
+            if found and kind in ("stdout", "stderr") and found[-1][:2] == (i, kind):
+                found[-1] = (i, kind, found[-1][2] + text)
+            else:
+                found.append((i, kind, text))
+    return [f"{i}:{kind}:{text}" for i, kind, text in found]

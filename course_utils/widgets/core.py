@@ -98,7 +98,8 @@ class LiveFigure:
             if artist.get_visible():
                 self.figure.draw_artist(artist)
         buffer = io.BytesIO()
-        Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba()).save(
+        # An opaque RGB image encodes about a quarter faster than RGBA; the figure has no transparency.
+        Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba()).convert("RGB").save(
             buffer, format="png", compress_level=1
         )
         self.png = buffer.getvalue()
