@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 # Keep TensorFlow's C++ start-up logging (oneDNN banner, info lines) out of kernels and tests.
-export TF_CPP_MIN_LOG_LEVEL := 2
+export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 
 .PHONY: setup lab test lint bench clean

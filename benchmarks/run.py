@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,12 +54,17 @@ def bench_lessons(repeat: int) -> None:
 
 def widget_cases():
     """(label, factory, control name, values to sweep) for every explorer in the lessons."""
-    cases = []
-    try:
-        from course_utils.widgets import losses as w_losses  # noqa: F401
-    except ImportError:
-        w_losses = None
-    return cases
+    from course_utils.widgets import losses
+
+    grid = np.linspace
+    return [
+        ("01 outlier_explorer: outlier", losses.outlier_explorer, "outlier", grid(-6, 24, 30)),
+        ("01 robust_fit_explorer: outlier", losses.robust_fit_explorer, "outlier", grid(-6, 24, 30)),
+        ("01 asymmetric_loss_explorer: over_weight", losses.asymmetric_loss_explorer, "over_weight",
+         np.geomspace(0.1, 10, 30)),
+        ("02 binary_ce_explorer: probability", losses.binary_ce_explorer, "probability", grid(0.01, 0.99, 30)),
+        ("02 logit_stability_explorer: logit", losses.logit_stability_explorer, "logit", losses.LOGIT_STOPS),
+    ]
 
 
 def bench_widgets(sweep: int) -> None:

@@ -41,8 +41,12 @@ def plot_surface(surface: Surface, ax=None, levels=25, resolution=150, filled=Tr
     xs, ys, zs = surface_grid(surface, resolution)
     low = max(float(zs.min()), 1e-3 * float(zs.max()), 1e-6)
     contour_levels = np.geomspace(low, float(zs.max()), levels)
-    draw = ax.contourf if filled else ax.contour
-    contours = draw(xs, ys, zs, levels=contour_levels, cmap="viridis", norm="log", alpha=0.8 if filled else 1.0)
+    if filled:  # one more band from a floor up to the lowest level, so the valley bottom is filled too
+        floor = contour_levels[0] / 10
+        contours = ax.contourf(xs, ys, np.maximum(zs, floor), levels=np.concatenate([[floor], contour_levels]),
+                               cmap="viridis", norm="log", alpha=0.8)
+    else:
+        contours = ax.contour(xs, ys, zs, levels=contour_levels, cmap="viridis", norm="log")
     ax.plot(*surface.minimum, marker="*", color="white" if filled else "black", markersize=12, linestyle="none")
     ax.set(xlim=surface.bounds[0], ylim=surface.bounds[1], xlabel="$w_1$", ylabel="$w_2$", title=surface.name)
     return contours

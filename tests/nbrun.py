@@ -21,7 +21,7 @@ NOISE = re.compile(
 def kernel_env() -> dict:
     env = dict(os.environ)
     env.update(
-        TF_CPP_MIN_LOG_LEVEL="2",
+        TF_CPP_MIN_LOG_LEVEL="3",
         TF_ENABLE_ONEDNN_OPTS="0",
         # Any attempt to download (datasets, weights) fails fast instead of succeeding on a dev machine.
         HTTP_PROXY="http://127.0.0.1:9",

@@ -4,6 +4,17 @@ A check prints one line when it passes and raises :class:`CheckFailed` (an ``Ass
 with the input, the expected and the received value, and a hint, when it does not.
 """
 
+from course_utils.checks.descent import (
+    check_adam_update,
+    check_best_learning_rate,
+    check_final_loss,
+    check_fit_linear,
+    check_gradient_descent,
+    check_mse_gradient,
+    check_numerical_gradient,
+    check_rmsprop_update,
+    check_sgd_momentum_update,
+)
 from course_utils.checks.engine import CheckFailed
 from course_utils.checks.losses import (
     check_binary_crossentropy,
@@ -15,15 +26,44 @@ from course_utils.checks.losses import (
     check_mse,
     check_under_penalty_mse,
 )
+from course_utils.checks.training import (
+    check_build_digits_model,
+    check_exponential_decay,
+    check_make_batches,
+    check_one_hot,
+    check_piecewise_constant,
+    check_train_digits,
+    check_train_step,
+    check_warmup_cosine,
+    check_warmup_schedule,
+)
 
 __all__ = [
     "CheckFailed",
+    "check_adam_update",
+    "check_best_learning_rate",
     "check_binary_crossentropy",
+    "check_build_digits_model",
     "check_categorical_crossentropy",
+    "check_exponential_decay",
+    "check_final_loss",
+    "check_fit_linear",
+    "check_gradient_descent",
     "check_hinge",
     "check_huber",
     "check_logits_objective",
     "check_mae",
+    "check_make_batches",
     "check_mse",
+    "check_mse_gradient",
+    "check_numerical_gradient",
+    "check_one_hot",
+    "check_piecewise_constant",
+    "check_rmsprop_update",
+    "check_sgd_momentum_update",
+    "check_train_digits",
+    "check_train_step",
     "check_under_penalty_mse",
+    "check_warmup_cosine",
+    "check_warmup_schedule",
 ]

@@ -3,7 +3,7 @@
 Numbers (no plotting): :func:`contraction_factor`, :func:`parabola_regime`,
 :func:`steps_to_reach`, :func:`describe_run`, :func:`batched_runs` and :class:`Sweep`
 (one optimizer run for a whole grid of learning rates at once, so a slider only looks
-results up). Pictures: :func:`plot_slope_step`, :func:`plot_parabola_path`,
+results up). Pictures: :func:`plot_slope_step`, :func:`plot_parabola_path`, :func:`draw_surface`,
 :func:`plot_contraction`, :func:`plot_descent`. Explorers: :func:`parabola_explorer`
 (1-D, the critical learning rate) and :func:`descent_explorer` (2-D surfaces).
 """
@@ -17,7 +17,7 @@ import numpy as np
 
 from course_utils import optimizers
 from course_utils.optimizers import Trajectory
-from course_utils.plots import plot_losses, plot_path, plot_surface, surface_grid
+from course_utils.plots import plot_losses, plot_path, plot_surface
 from course_utils.surfaces import SURFACES, Surface, critical_learning_rate, parabola
 from course_utils.widgets.core import Demo, LiveFigure, log_slider
 
@@ -66,8 +66,13 @@ def parabola_regime(learning_rate, curvature=2.0) -> str:
     ``lr = 2/c`` (the critical rate): bounces between two points forever; ``lr > 2/c``: diverges.
 
     Example:
-        >>> [parabola_regime(lr) for lr in (0.1, 0.5, 0.75, 1.0, 1.2)]
-        ['converges smoothly', 'lands on the minimum in one step', 'oscillates but converges', 'bounces forever', 'diverges']
+        >>> for lr in (0.1, 0.5, 0.75, 1.0, 1.2):
+        ...     print(lr, parabola_regime(lr))
+        0.1 converges smoothly
+        0.5 lands on the minimum in one step
+        0.75 oscillates but converges
+        1.0 bounces forever
+        1.2 diverges
     """
     r = contraction_factor(learning_rate, curvature)
     if np.isclose(r, 0.0, atol=1e-9):
@@ -301,22 +306,6 @@ def plot_contraction(curvature=2.0, ax=None, max_lr=2.0):
     return line
 
 
-def draw_surface(surface: Surface, ax=None):
-    """:func:`course_utils.plots.plot_surface`, with the valley floor filled too; returns ``[contours, floor]``.
-
-    ``plot_surface`` fills only between its log-spaced levels, so everything below the lowest
-    level (the bottom of the ravine, Rosenbrock's whole curved valley) stays white. This adds
-    one band below the lowest level, in the colour of the lowest band.
-    """
-    ax = _axes(ax)
-    contours = plot_surface(surface, ax=ax)
-    xs, ys, zs = surface_grid(surface)
-    low = float(contours.levels[0])
-    floor = ax.contourf(xs, ys, zs, levels=[min(float(zs.min()), low) - 1.0, low],
-                        colors=[contours.get_facecolor()[0]], zorder=contours.get_zorder())
-    return [contours, floor]
-
-
 def plot_descent(surface: Surface, run: Trajectory, axes=None, label=None, color="tab:red"):
     """Contour plot with the path on the left, loss curve (log scale, fixed range) on the right.
 
@@ -328,7 +317,7 @@ def plot_descent(surface: Surface, run: Trajectory, axes=None, label=None, color
         _, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     contour_ax, loss_ax = axes
     if not contour_ax.collections:
-        draw_surface(surface, ax=contour_ax)
+        plot_surface(surface, ax=contour_ax)
     style = {} if len(run.points) <= 150 else {"marker": ""}
     path = plot_path(clip_points(run.points, surface.bounds), ax=contour_ax, color=color, label=label, **style)
     loss = plot_losses(clip_losses(run.losses), ax=loss_ax, color=color, label=label)
@@ -411,8 +400,11 @@ def axis_factors(surface: Surface, learning_rate) -> str:
 
     Example:
         >>> from course_utils.surfaces import ravine
-        >>> print(axis_factors(ravine, 0.095).replace("<sub>", "_").replace("</sub>", "").replace("&times;", "x"))
-        w_1 (curvature 1): x0.905 per step, shrinks; w_2 (curvature 20): x-0.9 per step, zig-zags. Critical lr = 2 / 20 = 0.1
+        >>> text = axis_factors(ravine, 0.095).replace("<sub>", "_").replace("</sub>", "").replace("&times;", "x")
+        >>> for part in text.split("; "):
+        ...     print(part)
+        w_1 (curvature 1): x0.905 per step, shrinks
+        w_2 (curvature 20): x-0.9 per step, zig-zags. Critical lr = 2 / 20 = 0.1
     """
     if surface.curvatures is None:
         return "Not a quadratic: no single critical learning rate, the curvature changes along the way"
@@ -470,7 +462,7 @@ def descent_explorer(surface="ravine", learning_rate=0.08, lr_range=(1e-4, 1.0),
         for artist in drawn["artists"]:
             artist.remove()
         lines_before = list(contour_ax.lines)
-        fills = draw_surface(SURFACES[name], ax=contour_ax)
+        fills = [plot_surface(SURFACES[name], ax=contour_ax)]
         drawn.update(name=name, artists=[*fills, *(line for line in contour_ax.lines if line not in lines_before)])
         steps = num_steps or DESCENT_STEPS[name]
         path.set_marker("o" if steps <= 150 else "")

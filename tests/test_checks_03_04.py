@@ -1,0 +1,492 @@
+"""The checks of exercises 03-04 are honest: the reference passes; the unfilled stub, typical wrong
+answers, wrong types and an answer replayed from an earlier run all fail with a useful message."""
+
+import numpy as np
+import pytest
+
+from course_utils import gradients, optimizers, surfaces
+from course_utils.checks.descent import (
+    CheckFailed,
+    check_adam_update,
+    check_best_learning_rate,
+    check_final_loss,
+    check_fit_linear,
+    check_gradient_descent,
+    check_mse_gradient,
+    check_numerical_gradient,
+    check_rmsprop_update,
+    check_sgd_momentum_update,
+)
+
+
+def stub(*args, **kwargs):
+    raise NotImplementedError("write your answer here")
+
+
+# ---- references: what a learner writes, in float64 numpy ------------------------------------------------------
+
+def numerical_gradient(f, x, eps=1e-6):
+    grad = np.zeros_like(x, dtype=float)
+    for i in np.ndindex(x.shape):
+        plus, minus = x.copy(), x.copy()
+        plus[i] += eps
+        minus[i] -= eps
+        grad[i] = (f(plus) - f(minus)) / (2 * eps)
+    return grad
+
+
+def numerical_gradient_in_place_restored(f, x, eps=1e-6):
+    """cs231n's pattern: change x in place but put every entry back exactly: fine."""
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
+        plus = f(x)
+        x[i] = old - eps
+        minus = f(x)
+        x[i] = old
+        grad[i] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def mse_gradient(w, b, x, y):
+    error = x @ w + b - y
+    return 2 * x.T @ error / len(y), 2 * np.mean(error)
+
+
+def gradient_descent(grad_fn, w0, learning_rate, num_steps):
+    points = [np.array(w0, dtype=float)]
+    for _ in range(num_steps):
+        points.append(points[-1] - learning_rate * grad_fn(points[-1]))
+    return np.array(points)
+
+
+def fit_linear(x, y, learning_rate, num_steps):
+    w, b = np.zeros(x.shape[1]), 0.0
+    for _ in range(num_steps):
+        dw, db = mse_gradient(w, b, x, y)
+        w, b = w - learning_rate * dw, b - learning_rate * db
+    return w, b
+
+
+def sgd_momentum_update(grad, velocity, learning_rate, momentum):
+    velocity = momentum * velocity - learning_rate * grad
+    return velocity, velocity
+
+
+def rmsprop_update(grad, velocity, learning_rate, rho=0.9, epsilon=1e-7):
+    velocity = rho * velocity + (1 - rho) * grad**2
+    return -learning_rate * grad / np.sqrt(velocity + epsilon), velocity
+
+
+def adam_update(grad, m, v, step, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    t = step + 1
+    m = beta_1 * m + (1 - beta_1) * grad
+    v = beta_2 * v + (1 - beta_2) * grad**2
+    alpha = learning_rate * np.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+    return -alpha * m / (np.sqrt(v) + epsilon), m, v
+
+
+def final_loss(optimizer, surface, num_steps):
+    run = optimizers.trajectory(optimizer, surface.loss, surface.grad, surface.start, num_steps)
+    return float("inf") if run.diverged else float(run.losses[-1])
+
+
+def best_learning_rate(make_optimizer, surface, candidates, num_steps):
+    return min(candidates, key=lambda lr: final_loss(make_optimizer(lr), surface, num_steps))
+
+
+# ---- typical wrong answers -----------------------------------------------------------------------------------
+
+def ng_forward(f, x, eps=1e-6):
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        plus = x.copy()
+        plus[i] += eps
+        grad[i] = (f(plus) - f(x)) / eps
+    return grad
+
+
+def ng_no_two(f, x, eps=1e-6):
+    return numerical_gradient(f, x, eps) * 2
+
+
+def ng_all_at_once(f, x, eps=1e-6):
+    return np.full(x.shape, (f(x + eps) - f(x - eps)) / (2 * eps))
+
+
+def ng_not_restored(f, x, eps=1e-6):
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        x[i] += eps
+        plus = f(x)
+        x[i] -= 2 * eps
+        minus = f(x)
+        grad[i] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def ng_aliased(f, x, eps=1e-6):
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        x = x.copy()
+        plus = x
+        plus[i] += eps
+        minus = x
+        minus[i] -= eps
+        grad[i] = (f(plus) - f(minus)) / (2 * eps)
+    return grad
+
+
+def ng_rows_only(f, x, eps=1e-6):
+    grad = np.zeros_like(x)
+    for i in range(len(x)):
+        step = np.zeros_like(x)
+        step[i] = eps
+        grad[i] = (f(x + step) - f(x - step)) / (2 * eps)
+    return grad
+
+
+def ng_fixed_eps(f, x, eps=1e-6):
+    return numerical_gradient(f, x)
+
+
+def gd_uphill(grad_fn, w0, learning_rate, num_steps):
+    return gradient_descent(lambda w: -grad_fn(w), w0, learning_rate, num_steps)
+
+
+def gd_short(grad_fn, w0, learning_rate, num_steps):
+    return gradient_descent(grad_fn, w0, learning_rate, num_steps)[1:]
+
+
+def gd_last(grad_fn, w0, learning_rate, num_steps):
+    return gradient_descent(grad_fn, w0, learning_rate, num_steps)[-1]
+
+
+def gd_mutates_w0(grad_fn, w0, learning_rate, num_steps):
+    w = w0
+    points = [w.copy()]
+    for _ in range(num_steps):
+        w -= learning_rate * grad_fn(w)
+        points.append(w.copy())
+    return np.array(points)
+
+
+def gd_same_array(grad_fn, w0, learning_rate, num_steps):
+    w = w0.copy()
+    points = [w]
+    for _ in range(num_steps):
+        w -= learning_rate * grad_fn(w)
+        points.append(w)
+    return np.array(points)
+
+
+def gd_one_step_early(grad_fn, w0, learning_rate, num_steps):
+    return gradient_descent(grad_fn, w0, learning_rate, num_steps + 1)[1:]
+
+
+def fit_no_b(x, y, learning_rate, num_steps):
+    w = np.zeros(x.shape[1])
+    for _ in range(num_steps):
+        w = w - learning_rate * mse_gradient(w, 0.0, x, y)[0]
+    return w, 0.0
+
+
+def fit_short(x, y, learning_rate, num_steps):
+    return fit_linear(x, y, learning_rate, max(num_steps - 1, 0))
+
+
+def fit_sequential(x, y, learning_rate, num_steps):
+    w, b = np.zeros(x.shape[1]), 0.0
+    for _ in range(num_steps):
+        w = w - learning_rate * mse_gradient(w, b, x, y)[0]
+        b = b - learning_rate * mse_gradient(w, b, x, y)[1]
+    return w, b
+
+
+def momentum_pytorch(grad, velocity, learning_rate, momentum):
+    velocity = momentum * velocity + grad
+    return -learning_rate * velocity, velocity
+
+
+def momentum_pytorch_hidden_buffer():
+    """PyTorch's form kept in a hidden buffer, returning its update as the 'velocity': right for a constant
+    learning rate, wrong once the rate changes from call to call (as under a schedule)."""
+    state = {}
+
+    def update(grad, velocity, learning_rate, momentum):
+        if not np.any(velocity):  # a new run
+            state["buffer"] = np.zeros_like(grad)
+        state["buffer"] = momentum * state["buffer"] + grad
+        step = -learning_rate * state["buffer"]
+        return step, step
+
+    return update
+
+
+def adam_paper(grad, m, v, step, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    t = step + 1
+    m = beta_1 * m + (1 - beta_1) * grad
+    v = beta_2 * v + (1 - beta_2) * grad**2
+    m_hat, v_hat = m / (1 - beta_1**t), v / (1 - beta_2**t)
+    return -learning_rate * m_hat / (np.sqrt(v_hat) + epsilon), m, v
+
+
+def adam_t0(grad, m, v, step, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    return adam_update(grad, m, v, step - 1, learning_rate, beta_1, beta_2, epsilon)
+
+
+def adam_no_correction(grad, m, v, step, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    m = beta_1 * m + (1 - beta_1) * grad
+    v = beta_2 * v + (1 - beta_2) * grad**2
+    return -learning_rate * m / (np.sqrt(v) + epsilon), m, v
+
+
+def adam_eps_inside(grad, m, v, step, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    update, m, v = adam_update(grad, m, v, step, learning_rate, beta_1, beta_2, epsilon)
+    alpha = learning_rate * np.sqrt(1 - beta_2 ** (step + 1)) / (1 - beta_1 ** (step + 1))
+    return -alpha * m / np.sqrt(v + epsilon), m, v
+
+
+def final_loss_diverged_ignored(optimizer, surface, num_steps):
+    return float(optimizers.trajectory(optimizer, surface.loss, surface.grad, surface.start, num_steps).losses[-1])
+
+
+def final_loss_first(optimizer, surface, num_steps):
+    return float(optimizers.trajectory(optimizer, surface.loss, surface.grad, surface.start, num_steps).losses[0])
+
+
+def final_loss_extra_step(optimizer, surface, num_steps):
+    return final_loss(optimizer, surface, num_steps + 1)
+
+
+def best_lr_loss(make_optimizer, surface, candidates, num_steps):
+    return min(final_loss(make_optimizer(lr), surface, num_steps) for lr in candidates)
+
+
+def best_lr_index(make_optimizer, surface, candidates, num_steps):
+    return int(np.argmin([final_loss(make_optimizer(lr), surface, num_steps) for lr in candidates]))
+
+
+def best_lr_max(make_optimizer, surface, candidates, num_steps):
+    return max(candidates, key=lambda lr: min(final_loss(make_optimizer(lr), surface, num_steps), 1e300))
+
+
+CASES = {
+    # check: (reference, [(mutant, words in the message), ...])
+    "numerical_gradient": (check_numerical_gradient, numerical_gradient, [
+        (ng_forward, "forward difference"),
+        (ng_no_two, "2 * eps"),
+        (ng_all_at_once, "every coordinate at once"),
+        (ng_not_restored, "in place"),
+        (ng_aliased, "does not copy"),
+        (ng_rows_only, "np.ndindex"),
+        (ng_fixed_eps, "eps argument"),
+        (lambda f, x, eps=1e-6: gradients.numerical_gradient(f, x, eps)[..., None], "shape"),
+    ]),
+    "mse_gradient": (check_mse_gradient, mse_gradient, [
+        (lambda w, b, x, y: (x.T @ (x @ w + b - y) / len(y), np.mean(x @ w + b - y)), "factor 2"),
+        (lambda w, b, x, y: (2 * x.T @ (y - x @ w - b) / len(y), 2 * np.mean(y - x @ w - b)), "sign"),
+        (lambda w, b, x, y: (2 * x.T @ (x @ w + b - y), 2 * np.sum(x @ w + b - y)), "MEAN"),
+        (lambda w, b, x, y: (mse_gradient(w, b, x, y)[0], 0.0), "forgot db"),
+        (lambda w, b, x, y: mse_gradient(w, b, x, y)[0], "2 values"),
+        (lambda w, b, x, y: (2 * (x @ w + b - y) / len(y), 2 * np.mean(x @ w + b - y)), "one per weight"),
+    ]),
+    "gradient_descent": (check_gradient_descent, gradient_descent, [
+        (gd_uphill, "UPHILL"),
+        (gd_short, "one row short"),
+        (gd_last, "only one point"),
+        (gd_mutates_w0, "w = w0"),
+        (gd_same_array, "same array"),
+        (gd_one_step_early, "first row must be w0"),
+        (lambda g, w0, lr, n: gradient_descent(g, w0, 1.0, n), "learning rate"),
+    ]),
+    "fit_linear": (check_fit_linear, fit_linear, [
+        (fit_no_b, "update the bias"),
+        (fit_short, "one step too few"),
+        (fit_sequential, "same point"),
+        (lambda x, y, lr, n: fit_linear(x, y, -lr, n), "uphill"),
+        (lambda x, y, lr, n: fit_linear(x, y, lr, n)[0], "2 values"),
+    ]),
+    "sgd_momentum_update": (check_sgd_momentum_update, sgd_momentum_update, [
+        (momentum_pytorch, "PyTorch"),
+        (momentum_pytorch_hidden_buffer(), "changes from call to call"),
+        (lambda g, v, lr, mu: (mu * v + lr * g, mu * v + lr * g), "sign"),
+        (lambda g, v, lr, mu: (mu * v - lr * g, v), "old velocity"),
+        (lambda g, v, lr, mu: mu * v - lr * g, "2 values"),
+        (lambda g, v, lr, mu: (v, mu * v - lr * g), "OLD velocity"),
+    ]),
+    "rmsprop_update": (check_rmsprop_update, rmsprop_update, [
+        (lambda g, v, lr, rho=0.9, epsilon=1e-7: (
+            -lr * g / (np.sqrt(rho * v + (1 - rho) * g**2) + epsilon), rho * v + (1 - rho) * g**2), "INSIDE"),
+        (lambda g, v, lr, rho=0.9, epsilon=1e-7: (
+            -lr * g / np.sqrt(rho * v + g**2 + epsilon), rho * v + g**2), "(1 - rho)"),
+        (lambda g, v, lr, rho=0.9, epsilon=1e-7: (
+            -lr * g / np.sqrt(rho * v + (1 - rho) * g + epsilon), rho * v + (1 - rho) * g), "squared"),
+        (lambda g, v, lr, rho=0.9, epsilon=1e-7: tuple(-u if i == 0 else u for i, u in enumerate(
+            rmsprop_update(g, v, lr, rho, epsilon))), "sign"),
+        (lambda g, v, lr, rho=0.9, epsilon=1e-7: rmsprop_update(g, v, lr)
+         if (rho, epsilon) != (0.9, 1e-7) else rmsprop_update(g, v, lr, rho, epsilon), "ignored"),
+    ]),
+    "adam_update": (check_adam_update, adam_update, [
+        (adam_no_correction, "bias correction"),
+        (adam_t0, "t = step + 1"),
+        (adam_eps_inside, "OUTSIDE"),
+        (adam_paper, "paper"),
+        (lambda *a, **k: (-adam_update(*a, **k)[0], *adam_update(*a, **k)[1:]), "sign"),
+        (lambda g, m, v, step, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7: (
+            adam_update(g, m, v, step, lr, beta_1, beta_2, epsilon)[0], m, v), "old m"),
+        (lambda *a, **k: adam_update(*a, **k)[:2], "3 values"),
+        (lambda g, m, v, step, lr, **k: adam_update(g, m, v, step, lr), "ignored"),
+    ]),
+    "final_loss": (check_final_loss, final_loss, [
+        (final_loss_diverged_ignored, "diverged"),
+        (final_loss_first, "START"),
+        (final_loss_extra_step, "one step too many"),
+        (lambda opt, s, n: float("inf"), "did not diverge"),
+    ]),
+    "best_learning_rate": (check_best_learning_rate, best_learning_rate, [
+        (best_lr_loss, "LOSS"),
+        (best_lr_index, "position"),
+        (best_lr_max, "HIGHEST"),
+    ]),
+}
+NAMES = list(CASES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reference_passes(name, capsys):
+    check, reference, _ = CASES[name]
+    check(reference)
+    assert capsys.readouterr().out.startswith("✓")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_unfilled_stub_fails(name):
+    check, _, _ = CASES[name]
+    with pytest.raises(CheckFailed, match="not written yet"):
+        check(stub)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("repeat", range(3))  # inputs are fresh and random: the hints must not be flaky
+def test_typical_wrong_answers_fail_with_a_hint(name, repeat):
+    check, _, mutants = CASES[name]
+    assert len(mutants) >= 2
+    for mutant, words in mutants:
+        with pytest.raises(CheckFailed) as info:
+            check(mutant)
+        assert words.lower() in str(info.value).lower(), f"{words!r} not in: {info.value}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_an_answer_replayed_from_an_earlier_run_fails(name):
+    """Record every result the reference gives during one passing run, then replay them as constants."""
+    check, reference, _ = CASES[name]
+    recorded = []
+
+    def recorder(*args, **kwargs):
+        recorded.append(reference(*args, **kwargs))
+        return recorded[-1]
+
+    check(recorder)
+    replay = iter(list(recorded))
+    with pytest.raises(CheckFailed):
+        check(lambda *args, **kwargs: next(replay))
+
+
+def test_in_place_changes_that_are_put_back_are_accepted(capsys):
+    check_numerical_gradient(numerical_gradient_in_place_restored)
+    assert capsys.readouterr().out.startswith("✓")
+
+
+def test_float32_learner_math_is_accepted(capsys):
+    """A learner who computes in float32 (like Keras) passes the optimizer checks too."""
+    f32 = np.float32
+    check_adam_update(lambda g, m, v, step, lr, **k: adam_update(
+        g.astype(f32), m.astype(f32), v.astype(f32), step, f32(lr), **{n: f32(x) for n, x in k.items()}))
+    check_rmsprop_update(lambda g, v, lr, **k: rmsprop_update(
+        g.astype(f32), v.astype(f32), f32(lr), **{n: f32(x) for n, x in k.items()}))
+    assert capsys.readouterr().out.count("✓") == 2
+
+
+def test_the_float64_references_agree_with_course_utils():
+    """The numpy answers above follow Keras' order of operations: over 50 steps they match the library."""
+    rng = np.random.default_rng(0)
+    grads = [rng.normal(size=3) for _ in range(50)]
+    lrs = rng.uniform(0.01, 0.2, size=50)
+    for opt, step_fn, state in [
+        (optimizers.sgd(lambda k: lrs[k], momentum=0.9),
+         lambda g, s, k: sgd_momentum_update(g, s[0], lrs[k], 0.9), [np.zeros(3)]),
+        (optimizers.rmsprop(0.01), lambda g, s, k: rmsprop_update(g, s[0], 0.01), [np.zeros(3)]),
+        (optimizers.adam(0.01), lambda g, s, k: adam_update(g, s[0], s[1], k, 0.01), [np.zeros(3), np.zeros(3)]),
+    ]:
+        lib_state = opt.init(np.zeros(3))
+        for k, g in enumerate(grads):
+            lib_update, lib_state = opt.update(g, lib_state)
+            update, *state = step_fn(g, state, k)
+            np.testing.assert_allclose(update, lib_update, rtol=1e-4, atol=1e-7)
+    x = np.random.default_rng(1).normal(size=(7, 3))
+    y, w = x @ [1.0, -2.0, 0.5] + 0.3, np.array([0.2, 0.1, -0.4])
+    dw, db = mse_gradient(w, 0.7, x, y)
+    numeric = gradients.numerical_gradient(lambda p: np.mean((x @ p[:3] + p[3] - y) ** 2), np.append(w, 0.7))
+    np.testing.assert_allclose(np.append(dw, db), numeric, rtol=1e-6)
+
+
+@pytest.mark.parametrize("check, bad, words", [
+    (check_numerical_gradient, lambda f, x, eps=1e-6: None, "return"),
+    (check_numerical_gradient, lambda f, x, eps=1e-6: "0.5", "str"),
+    (check_numerical_gradient, lambda f, x: x, "TypeError"),
+    (check_numerical_gradient, 42, "should be a function"),
+    (check_mse_gradient, lambda w, b, x, y: (w, None), "None"),
+    (check_mse_gradient, lambda w, b, x, y: (w, np.ones(2)), "one number"),
+    (check_gradient_descent, lambda g, w0, lr, n: [[w0]], "shape"),
+    (check_sgd_momentum_update, lambda g, v, lr, mu: None, "return"),
+    (check_rmsprop_update, lambda g, v, lr: rmsprop_update(g, v, lr), "rho"),  # no rho / epsilon parameters
+    (check_adam_update, lambda g, m, v, step, lr, **k: (g[:1], m, v), "shape"),
+    (check_final_loss, lambda opt, s, n: [1.0, 2.0], "shape"),
+    (check_best_learning_rate, lambda make, s, c, n: {"lr": c[0]}, "dict"),
+])
+def test_wrong_types_get_a_clear_message(check, bad, words):
+    with pytest.raises(CheckFailed) as info:
+        check(bad)
+    assert words in str(info.value)
+
+
+def test_expected_values_of_fixed_edge_cases_are_never_shown():
+    """Only fresh random inputs reveal their expected value; fixed edge cases never do."""
+    calls = []
+
+    def wrong_on_edges(grad_fn, w0, learning_rate, num_steps):
+        calls.append(1)
+        result = gradient_descent(grad_fn, w0, learning_rate, num_steps)
+        return result if len(calls) <= 4 else result + 1.0  # right on the random cases, wrong afterwards
+
+    with pytest.raises(CheckFailed) as info:
+        check_gradient_descent(wrong_on_edges)
+    assert "expected" not in str(info.value) and "got" in str(info.value)
+
+
+def test_failure_messages_show_formulas_not_memory_addresses():
+    with pytest.raises(CheckFailed) as info:
+        check_final_loss(final_loss_first)
+    text = str(info.value)
+    assert "0x" not in text and "quadratic(curvatures=" in text and "sgd(" in text
+    with pytest.raises(CheckFailed) as info:
+        check_numerical_gradient(ng_forward)
+    assert "0x" not in str(info.value) and "f(x) = sum(a * x**3)" in str(info.value)
+
+
+def test_every_check_is_fast():
+    import time
+
+    for name, (check, reference, _) in CASES.items():
+        start = time.perf_counter()
+        check(reference)
+        assert time.perf_counter() - start < 5, name
+
+
+def test_surfaces_shown_in_messages_still_work_like_surfaces():
+    from course_utils.checks.descent import _RAVINE
+
+    assert _RAVINE.name == surfaces.ravine.name and repr(_RAVINE) == "surfaces.ravine"
