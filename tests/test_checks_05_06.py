@@ -1,5 +1,5 @@
-"""Checks of exercises 05-06: the case tables (reference, typical wrong answers) used by test_check_honesty.py,
-answers, wrong types and an answer replayed from an earlier run all fail with a useful message."""
+"""Checks of exercises 05-06: the case tables (reference, typical wrong answers) that test_check_honesty.py
+runs, and the tests specific to these checks (wrong types, edge cases never revealed, ...)."""
 
 import keras
 import numpy as np
