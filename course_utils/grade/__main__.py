@@ -1,0 +1,41 @@
+"""Command line: ``python -m course_utils.grade SUBMISSIONS_DIR --assignment NN --out OUT_DIR``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from course_utils.grade.batch import grade_batch
+from course_utils.grade.rubric import NoRubric
+from course_utils.grade.runner import Limits
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course_utils.grade",
+                                     description="Grade a folder of submitted notebooks of one assignment.")
+    parser.add_argument("submissions", type=Path, help="folder of NAME.ipynb files (or NAME/ folders, one notebook)")
+    parser.add_argument("--assignment", required=True, help="two digits: grades against exercises/NN_*.ipynb")
+    parser.add_argument("--out", required=True, type=Path, help="where grades.csv and NAME/ results go")
+    parser.add_argument("--exercises", type=Path, default=ROOT / "exercises", help="folder of released notebooks")
+    parser.add_argument("--workers", type=int, default=2, help="submissions graded at once (default 2)")
+    parser.add_argument("--timeout", type=float, default=60, help="seconds per cell or test (default 60)")
+    parser.add_argument("--budget", type=float, default=600, help="seconds per submission (default 600)")
+    parser.add_argument("--memory-gb", type=float, default=3, help="kernel address-space limit (default 3)")
+    args = parser.parse_args(argv)
+    if not args.submissions.is_dir():
+        parser.error(f"{args.submissions} is not a folder")
+    limits = Limits(cell_timeout=args.timeout, budget=args.budget, memory_bytes=int(args.memory_gb * (1 << 30)))
+    try:
+        grade_batch(args.submissions, args.assignment, args.out, exercises=args.exercises, workers=args.workers,
+                    limits=limits)
+    except (NoRubric, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

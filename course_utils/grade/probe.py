@@ -1,0 +1,131 @@
+"""Ask the kernel to call the learner's function on the grader's inputs and bring back plain numbers.
+
+The grader sends :data:`KERNEL_SOURCE` with a JSON payload (the function's name and every case's
+arguments); the kernel calls the function as it is *now* in the learner's namespace and answers with
+JSON: per case either ``{"error": "..."}``, ``{"value": leaf}`` or ``{"items": [leaf, ...]}`` where a leaf is
+``{"shape": [...], "data": [floats]}``. :func:`decode` checks that shape strictly in the grader, so a
+result is only ever numbers the grader compares itself; nothing printed in the kernel counts.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+
+from course_utils.grade.rubric import Case, Code, Exercise, Tensor
+
+MAX_VALUES = 1_000_000  # per returned array
+
+KERNEL_SOURCE = r'''
+import base64, json
+import numpy
+from IPython import get_ipython
+
+SPEC = json.loads(base64.b64decode(PAYLOAD))
+
+def build(arg):
+    kind = arg["kind"]
+    if kind == "array":
+        return numpy.array(arg["data"], dtype=arg["dtype"]).reshape(arg["shape"])
+    if kind == "tensor":
+        import tensorflow
+        value = numpy.array(arg["data"], dtype=arg["dtype"]).reshape(arg["shape"])
+        return tensorflow.constant(value, dtype=arg["dtype"])
+    if kind == "code":
+        from course_utils import optimizers, surfaces
+        return eval(arg["source"], {"np": numpy, "optimizers": optimizers, "surfaces": surfaces})
+    return arg["value"]
+
+def leaf(value):
+    array = numpy.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"returned {type(value).__name__}, not numbers")
+    if array.size > MAX_VALUES:
+        raise ValueError(f"returned {array.size} values")
+    array = array.astype(numpy.float64)
+    return {"shape": list(array.shape), "data": [float(x) for x in array.ravel()]}
+
+def plain(value):
+    count = SPEC["returns"]
+    if not count:
+        return {"value": leaf(value)}
+    if not isinstance(value, (tuple, list)) or len(value) != count:
+        raise TypeError(f"should return {count} values, returned {type(value).__name__}")
+    return {"items": [leaf(v) for v in value]}
+
+def run(case):
+    function = get_ipython().user_ns.get(SPEC["function"])
+    if not callable(function):
+        return {"error": f"NameError: no function named {SPEC['function']}"}
+    try:
+        with numpy.errstate(all="ignore"):
+            result = function(*[build(a) for a in case["args"]], **{k: build(v) for k, v in case["kwargs"].items()})
+        return plain(result)
+    except BaseException as error:
+        return {"error": f"{type(error).__name__}: {error}"[:300]}
+
+RESULT = base64.b64encode(json.dumps([run(case) for case in SPEC["cases"]]).encode()).decode()
+'''
+
+
+def _arg(value) -> dict:
+    if isinstance(value, Code):
+        return {"kind": "code", "source": value.source}
+    if isinstance(value, Tensor):
+        array = np.asarray(value.value)
+        return {"kind": "tensor", "data": array.ravel().tolist(), "shape": list(array.shape), "dtype": value.dtype}
+    if isinstance(value, np.ndarray):
+        return {"kind": "array", "data": value.ravel().tolist(), "shape": list(value.shape), "dtype": str(value.dtype)}
+    return {"kind": "value", "value": value}
+
+
+def kernel_source(exercise: Exercise, cases: list[Case]) -> str:
+    """The grader code that calls ``exercise.function`` on ``cases`` inside the kernel."""
+    spec = {
+        "function": exercise.function,
+        "returns": exercise.returns,
+        "cases": [{"args": [_arg(a) for a in c.args], "kwargs": {k: _arg(v) for k, v in c.kwargs.items()}}
+                  for c in cases],
+    }
+    payload = base64.b64encode(json.dumps(spec).encode()).decode()
+    return f"PAYLOAD = {payload!r}\nMAX_VALUES = {MAX_VALUES}\n" + KERNEL_SOURCE
+
+
+class BadProbeResult(ValueError):
+    """The kernel's answer does not have the agreed shape (tampering or a broken kernel)."""
+
+
+def _leaf(item) -> dict:
+    if not isinstance(item, dict) or not isinstance(item.get("shape"), list) or not isinstance(item.get("data"), list):
+        raise BadProbeResult("a result is not a {shape, data} record")
+    shape = [int(n) for n in item["shape"]]
+    data = np.asarray(item["data"], dtype=np.float64)
+    if data.ndim != 1 or data.size != int(np.prod(shape)):
+        raise BadProbeResult("a result's data does not fit its shape")
+    return {"shape": shape, "data": data}
+
+
+def decode(text: str, exercise: Exercise, count: int) -> list[dict]:
+    """Parse and validate the kernel's answer for ``count`` cases."""
+    try:
+        results = json.loads(base64.b64decode(text, validate=True))
+    except ValueError:
+        raise BadProbeResult("the answer is not base64 JSON") from None
+    if not isinstance(results, list) or len(results) != count:
+        raise BadProbeResult("the answer does not hold one result per case")
+    clean = []
+    for result in results:
+        if not isinstance(result, dict):
+            raise BadProbeResult("a result is not a record")
+        if "error" in result:
+            clean.append({"error": str(result["error"])[:300]})
+        elif exercise.returns:
+            items = result.get("items")
+            if not isinstance(items, list) or len(items) != exercise.returns:
+                raise BadProbeResult("a result has the wrong number of values")
+            clean.append({"items": [_leaf(i) for i in items]})
+        else:
+            clean.append({"value": _leaf(result.get("value"))})
+    return clean

@@ -1,0 +1,198 @@
+"""Grade one submission: rebuild it, run it cell by cell in a fresh kernel, probe each exercise.
+
+The check cells are never run (they are the learner's self-check). Setup cells and solution cells
+run in order; right after a solution cell has run, the exercises it answers are probed (so a later
+cell cannot redefine an earlier answer) and decided in this process by :func:`rubric.judge`. When a
+cell or a probe times out or kills the kernel, that exercise fails with the status, a new kernel is
+started, the cells that ran fine so far are replayed, and grading goes on.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import numpy as np
+
+from course_utils.grade import probe
+from course_utils.grade.kernel import Kernel, KernelTrouble, ProbeError
+from course_utils.grade.rebuild import Changes, InvalidNotebook, cell_key, nbgrader, read_submission, rebuild
+from course_utils.grade.rubric import Exercise, judge
+
+
+@dataclass(frozen=True)
+class Limits:
+    cell_timeout: float = 60.0  # seconds per cell or probe
+    budget: float = 600.0  # seconds per submission
+    memory_bytes: int = 3 << 30  # address-space limit of the kernel
+    output_cap: int = 20_000  # characters of output kept per cell
+
+
+@dataclass
+class Outcome:
+    """The grade of one exercise."""
+
+    grade_id: str
+    max_score: float
+    score: float = 0.0
+    message: str = "not graded"
+
+    def as_test(self) -> dict:
+        return {"name": self.grade_id, "score": self.score, "max_score": self.max_score,
+                "status": "passed" if self.score >= self.max_score else "failed", "output": self.message}
+
+
+@dataclass
+class Step:
+    """A code cell to run, and the graded ids to probe right after it."""
+
+    key: str
+    source: str
+    solution: bool
+    graded: list[str] = field(default_factory=list)
+
+
+def plan(nb: nbformat.NotebookNode) -> tuple[list[Step], dict[str, float]]:
+    """The cells to run (all code cells but the check cells) and the points of each graded cell."""
+    steps, points = [], {}
+    for cell in nb.cells:
+        meta = nbgrader(cell)
+        if cell.cell_type != "code":
+            continue
+        if meta.get("grade") and not meta.get("solution"):
+            points[cell_key(cell)] = float(meta.get("points", 0))
+            answered = next((s for s in reversed(steps) if s.solution), None)
+            if answered is not None:
+                answered.graded.append(cell_key(cell))
+            continue
+        steps.append(Step(cell_key(cell), cell.source, bool(meta.get("solution"))))
+    return steps, points
+
+
+def decide(kernel: Kernel, exercise: Exercise, outcome: Outcome, timeout: float) -> None:
+    """Probe ``exercise`` on fresh inputs in the kernel and score ``outcome`` (all or nothing)."""
+    cases = exercise.cases(np.random.default_rng())
+    try:
+        answer = kernel.evaluate(probe.kernel_source(exercise, cases), timeout)
+        results = probe.decode(answer, exercise, len(cases))
+    except (ProbeError, probe.BadProbeResult) as error:
+        outcome.message = f"could not test {exercise.function}: {error}"
+        return
+    for case, got in zip(cases, results):
+        why = judge(exercise, case, exercise.expected(case), got)
+        if why:
+            outcome.message = why
+            return
+    outcome.score = outcome.max_score
+    outcome.message = f"{exercise.function} passed {len(cases)} tests on fresh random inputs and edge cases."
+
+
+class Session:
+    """Runs steps in a kernel, replaying the good ones into a new kernel after a crash or timeout."""
+
+    def __init__(self, workdir: str, limits: Limits):
+        self.limits, self.kernel = limits, Kernel(workdir, memory_bytes=limits.memory_bytes,
+                                                  output_cap=limits.output_cap)
+        self.done: list[Step] = []
+        self.problems: list[str] = []
+
+    def note(self, problem: str) -> None:
+        if problem not in self.problems:
+            self.problems.append(problem)
+
+    def run(self, step: Step) -> str:
+        """Run one step; return a note for the feedback ('' when the cell ran cleanly)."""
+        self.kernel.reset_pipeline()
+        reply = self.kernel.execute(step.source, self.limits.cell_timeout)
+        if reply.output_capped:
+            self.note("output-capped")
+        if reply.status == "ok":
+            return ""
+        if reply.ename == "MemoryError":
+            self.note("memory-limit")
+        if step.solution:
+            self.note("cell-error")
+        return f"your cell raised {reply.ename}: {reply.evalue}"[:300]
+
+    def recover(self) -> None:
+        """A new kernel with every step that went fine so far run again (their errors ignored)."""
+        self.kernel.restart()
+        for step in self.done:
+            self.kernel.reset_pipeline()
+            self.kernel.execute(step.source, self.limits.cell_timeout)
+
+
+def grade_notebook(release: nbformat.NotebookNode, data: bytes, rubric: dict[str, Exercise],
+                   limits: Limits | None = None) -> dict:
+    """Grade the submitted notebook file contents ``data``; return the Gradescope ``results.json`` dict."""
+    start, limits = time.monotonic(), limits or Limits()
+    steps, points = plan(release)
+    outcomes = {gid: Outcome(gid, points[gid]) for gid in points if gid in rubric}
+    try:
+        nb, changes = rebuild(release, read_submission(data))
+    except InvalidNotebook as error:
+        for outcome in outcomes.values():
+            outcome.message = str(error)
+        return results(outcomes, ["invalid-notebook"], Changes(), str(error), time.monotonic() - start)
+    steps, _ = plan(nb)
+    problems = ["missing-cells"] if changes.missing else []
+    with tempfile.TemporaryDirectory(prefix="grade-") as root:
+        workdir = Path(root) / "work"
+        workdir.mkdir()
+        session = Session(str(workdir), limits)
+        session.problems = problems
+        try:
+            session.kernel.start()
+            _run_steps(session, steps, outcomes, rubric, start)
+        except KernelTrouble as error:  # the kernel cannot even start or recover: nothing more to grade
+            session.note(error.status)
+            for outcome in outcomes.values():
+                if outcome.message == "not graded":
+                    outcome.message = f"not graded: {error}"
+        finally:
+            session.kernel.shutdown()
+    return results(outcomes, session.problems, changes, "", time.monotonic() - start)
+
+
+def _run_steps(session: Session, steps: list[Step], outcomes: dict[str, Outcome], rubric: dict[str, Exercise],
+               start: float) -> None:
+    limits = session.limits
+    for step in steps:
+        graded = [gid for gid in step.graded if gid in outcomes]
+        if time.monotonic() - start > limits.budget:
+            session.note("budget-exceeded")
+            for gid in graded:
+                outcomes[gid].message = f"not graded: the submission used up its {limits.budget:g} s budget"
+            continue
+        try:
+            note = session.run(step)
+            for gid in graded:
+                decide(session.kernel, rubric[gid], outcomes[gid], limits.cell_timeout)
+                if note and outcomes[gid].score < outcomes[gid].max_score:
+                    outcomes[gid].message += f" ({note})"
+            session.done.append(step)
+        except KernelTrouble as error:
+            session.note(error.status)
+            for gid in graded:
+                outcomes[gid].score = 0.0
+                outcomes[gid].message = f"{error.status}: {error} (while running or testing this exercise)"
+            session.recover()
+
+
+def results(outcomes: dict[str, Outcome], problems: list[str], changes: Changes, error: str,
+            seconds: float) -> dict:
+    """The Gradescope autograder ``results.json`` (extra fields under ``extra_data``)."""
+    tests = [o.as_test() for o in outcomes.values()]
+    notes = changes.describe()
+    output = "\n".join([error] * bool(error) + notes)
+    return {
+        "score": sum(t["score"] for t in tests),
+        "execution_time": round(seconds, 2),
+        "output": output,
+        "tests": tests,
+        "extra_data": {"status": "+".join(problems) or "ok", "max_score": sum(t["max_score"] for t in tests),
+                       "changes": {"edited": changes.edited, "missing": changes.missing, "added": changes.added}},
+    }
