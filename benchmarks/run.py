@@ -4,6 +4,8 @@
    (target: every lesson within 15 s of the bare kernel).
 2. Each widget's update time, compute + redraw + PNG, median and 95th percentile over a sweep
    of its main control (target: median < 30 ms, p95 < 60 ms).
+3. In the browser, key press to redrawn plot per slider, as recorded by the end-to-end tests in
+   ``artifacts/latency.json`` (target: median < 150 ms).
 
 Usage: ``python benchmarks/run.py [--lessons] [--widgets] [--repeat N]`` (both by default).
 """
@@ -11,6 +13,7 @@ Usage: ``python benchmarks/run.py [--lessons] [--widgets] [--repeat N]`` (both b
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -87,6 +90,21 @@ def bench_widgets(sweep: int) -> None:
         print(f"{label:48s} {median:10.1f} {p95:8.1f}  {flag}")
 
 
+def report_browser_latency() -> None:
+    """Print the in-browser slider latencies recorded by tests/test_browser.py (run it first)."""
+    record = ROOT / "artifacts" / "latency.json"
+    print(f"\n{'in-browser: key press to redrawn plot':48s} {'median ms':>10s} {'p95 ms':>8s}  target: median < 150")
+    if not record.exists():
+        print("  (no record: run `pytest -m e2e tests/test_browser.py` first)")
+        return
+    for lesson, sliders in json.loads(record.read_text()).items():
+        for slider, times in sliders.items():
+            if times:
+                median, p95 = statistics.median(times), percentile(times, 95)
+                flag = "ok" if median < 150 else "SLOW"
+                print(f"{lesson + ' ' + slider:48s} {median:10.1f} {p95:8.1f}  {flag}  ({len(times)} moves)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lessons", action="store_true")
@@ -97,6 +115,7 @@ def main() -> None:
     both = not (args.lessons or args.widgets)
     if args.widgets or both:
         bench_widgets(args.sweep)
+        report_browser_latency()
     if args.lessons or both:
         print()
         bench_lessons(args.repeat)
