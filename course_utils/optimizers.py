@@ -92,6 +92,8 @@ def _check_grads(grads, like) -> Params:
 
 
 def _as_schedule(learning_rate) -> Callable[[int], np.float32]:
+    # A schedule may also return an array that broadcasts against the parameters (one rate per row):
+    # course_utils.widgets.descent runs a whole grid of learning rates at once that way.
     if callable(learning_rate):
         return lambda step: FLOAT(np.asarray(learning_rate(step)))
     lr = FLOAT(positive_number(learning_rate, "learning_rate"))
