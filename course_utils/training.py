@@ -9,56 +9,20 @@
 * :class:`CurveCallback` is a Keras callback that hands each epoch's numbers to a function (a live
   plot, say) while ``model.fit`` runs.
 
-Importing this module imports TensorFlow (quietly, see :func:`import_tensorflow`).
+Importing this module imports TensorFlow.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from typing import NamedTuple
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from course_utils.data import steps_per_epoch
-
-
-def import_tensorflow():
-    """Import TensorFlow and Keras with TensorFlow's C++ start-up chatter kept out of the output.
-
-    Two kinds of harmless noise reach a notebook's stderr otherwise, whatever ``TF_CPP_MIN_LOG_LEVEL=2``
-    says: "Could not find cuda drivers" / "failed call to cuInit" lines, written while TensorFlow loads
-    and looks for devices (sent to ``/dev/null`` here), and an ERROR-level "NodeDef mentions attribute
-    use_unbounded_threadpool" line from ``tf.data`` when ``model.fit`` runs with op determinism on (hidden
-    by raising ``TF_CPP_MIN_LOG_LEVEL`` to 3 before TensorFlow reads it; Python errors still raise).
-    Does nothing when TensorFlow is already imported. Returns ``(tf, keras)``.
-    """
-    import sys
-
-    if "tensorflow" in sys.modules:
-        import keras
-        import tensorflow as tf
-
-        return tf, keras
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    try:
-        import keras
-        import tensorflow as tf
-
-        tf.config.list_physical_devices()  # the device search is what logs about CUDA
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
-    return tf, keras
-
-
-tf, keras = import_tensorflow()
 
 
 def digits_model(hidden=512, *, dropout=0.0, l2=0.0, name="digits") -> keras.Sequential:

@@ -41,7 +41,6 @@ def execute(path: Path, timeout: int = 600) -> nbformat.NotebookNode:
         timeout=timeout,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
-        env=kernel_env(),
     )
     client.execute(env=kernel_env())
     return nb

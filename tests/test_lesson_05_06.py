@@ -11,7 +11,7 @@ import pytest
 from course_utils import schedules, training
 from course_utils.data import load_digits, steps_per_epoch
 from course_utils.keras_tools import make_deterministic
-from course_utils.training import History, keras, tf
+from course_utils.training import History, keras
 from course_utils.widgets import schedules as schedule_widgets
 from course_utils.widgets import training as training_widgets
 
@@ -280,10 +280,6 @@ def test_learning_rates_from_numbers_and_schedules():
     np.testing.assert_allclose(training.learning_rates(0.01, 3), [0.01] * 3)
     keras_rates = training.learning_rates(KS.PiecewiseConstantDecay([1], [0.1, 0.01]), 3)
     np.testing.assert_allclose(keras_rates, [0.1, 0.1, 0.01], rtol=1e-6)
-
-
-def test_import_tensorflow_returns_the_loaded_modules():
-    assert training.import_tensorflow() == (tf, keras)
 
 
 # ---------------------------------------------------------------- lesson 05 widgets

@@ -23,7 +23,8 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 
-def log_slider(value, low, high, description="learning rate", steps_per_decade=10, **kwargs) -> widgets.FloatLogSlider:
+def log_slider(value, low, high, description="learning rate", steps_per_decade=10, continuous_update=True,
+               **kwargs) -> widgets.FloatLogSlider:
     """A log-scale slider from ``low`` to ``high`` (powers of ten), ``steps_per_decade`` keyboard steps per decade.
 
     Example:
@@ -39,7 +40,7 @@ def log_slider(value, low, high, description="learning rate", steps_per_decade=1
         step=1.0 / steps_per_decade,
         description=description,
         readout_format=".3g",
-        continuous_update=True,
+        continuous_update=continuous_update,
         style={"description_width": "initial"},
         layout=widgets.Layout(width="380px"),
         **kwargs,

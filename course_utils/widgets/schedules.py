@@ -297,9 +297,8 @@ def schedule_training_lab(trainer, x, y, validation=None, runs=None, epochs=5, b
     controls = {
         "schedule": widgets.Dropdown(options=[(RUN_LABELS[k], k) for k in RUN_KINDS], value="cosine",
                                      description="schedule"),
-        "peak": log_slider(peak, 1e-4, 1.0, description="peak rate"),
+        "peak": log_slider(peak, 1e-4, 1.0, description="peak rate", continuous_update=False),
     }
-    controls["peak"].continuous_update = False  # core.log_slider fixes it to True; update only on release
     button = widgets.Button(description="Train", icon="play", button_style="primary",
                             tooltip=f"train {epochs} epochs with this schedule")
 
