@@ -57,7 +57,7 @@ def bench_lessons(repeat: int) -> None:
 
 def widget_cases():
     """(label, factory, control name, values to sweep) for every explorer in the lessons."""
-    from course_utils.widgets import losses
+    from course_utils.widgets import descent, losses, race, schedules, training
 
     grid = np.linspace
     return [
@@ -67,6 +67,14 @@ def widget_cases():
          np.geomspace(0.1, 10, 30)),
         ("02 binary_ce_explorer: probability", losses.binary_ce_explorer, "probability", grid(0.01, 0.99, 30)),
         ("02 logit_stability_explorer: logit", losses.logit_stability_explorer, "logit", losses.LOGIT_STOPS),
+        ("03 parabola_explorer: learning_rate", descent.parabola_explorer, "learning_rate",
+         descent.log_grid(1e-3, 2.0)),
+        ("03 descent_explorer: learning_rate", descent.descent_explorer, "learning_rate", descent.log_grid(1e-4, 1.0)),
+        ("04 race_explorer: learning_rate", race.race_explorer, "learning_rate", descent.log_grid(1e-4, 1.0)),
+        ("05 schedule_explorer: learning_rate", schedules.schedule_explorer, "learning_rate",
+         descent.log_grid(1e-4, 1.0)),
+        ("06 epochs_batches_explorer: batch_size", training.epochs_batches_explorer, "batch_size",
+         [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]),
     ]
 
 
