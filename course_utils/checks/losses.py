@@ -23,8 +23,8 @@ def _regression_cases():
     return cases
 
 
-def _check_regression(fn, name, reference, mistakes, **kwargs):
-    cases = _regression_cases()
+def _run_regression(fn, name, reference, mistakes, cases, **kwargs) -> int:
+    """Compare ``fn(y_true, y_pred, **kwargs)`` with ``reference`` on every case; return how many ran."""
     for (y_true, y_pred), show_expected in cases:
         got = numbers(call(fn, name, y_true, y_pred, **kwargs), name, y_true.shape[:-1])
         compare(
@@ -35,7 +35,11 @@ def _check_regression(fn, name, reference, mistakes, **kwargs):
             mistakes(y_true, y_pred),
             show_expected=show_expected,
         )
-    passed(name, len(cases))
+    return len(cases)
+
+
+def _check_regression(fn, name, reference, mistakes):
+    passed(name, _run_regression(fn, name, reference, mistakes, _regression_cases()))
 
 
 def check_mse(mse):
@@ -101,18 +105,7 @@ def check_huber(huber):
         def reference(t, p, delta=delta):
             return losses.huber(t, p, delta)
 
-        cases = _regression_cases()
-        for (y_true, y_pred), show_expected in cases:
-            got = numbers(call(huber, "huber", y_true, y_pred, delta=delta), "huber", y_true.shape[:-1])
-            compare(
-                "huber",
-                got,
-                reference(y_true, y_pred),
-                {"y_true": y_true, "y_pred": y_pred, "delta": delta},
-                mistakes(y_true, y_pred),
-                show_expected=show_expected,
-            )
-        count += len(cases)
+        count += _run_regression(huber, "huber", reference, mistakes, _regression_cases(), delta=delta)
     passed("huber", count)
 
 
@@ -157,21 +150,8 @@ def check_under_penalty_mse(under_penalty_mse):
 
         cases = [((t, _mixed_sides(t, p)), shown) for (t, p), shown in _regression_cases()]
         cases.append(((np.array([5.0, 5.0]), np.array([4.0, 6.0])), False))  # one under, one over
-        for (y_true, y_pred), show_expected in cases:
-            got = numbers(
-                call(under_penalty_mse, "under_penalty_mse", y_true, y_pred, under_weight=weight),
-                "under_penalty_mse",
-                y_true.shape[:-1],
-            )
-            compare(
-                "under_penalty_mse",
-                got,
-                reference(y_true, y_pred),
-                {"y_true": y_true, "y_pred": y_pred, "under_weight": weight},
-                mistakes(y_true, y_pred),
-                show_expected=show_expected,
-            )
-        count += len(cases)
+        name = "under_penalty_mse"
+        count += _run_regression(under_penalty_mse, name, reference, mistakes, cases, under_weight=weight)
     passed("under_penalty_mse", count)
 
 
