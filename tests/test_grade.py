@@ -186,11 +186,154 @@ def test_rerun_skips_unchanged_and_regrades_changed(batch_01, capsys):
 
 
 def test_assignment_without_rubric_fails_clearly(tmp_path):
-    with pytest.raises(NoRubric, match="no grading rubric for assignment '05'"):
-        rubric_for("05")
-    done = subprocess.run([sys.executable, "-m", "course_utils.grade", str(tmp_path), "--assignment", "05", "--out",
+    with pytest.raises(NoRubric, match="no grading rubric for assignment '07'; rubrics exist for 01, 02, 03, 04, 05"):
+        rubric_for("07")
+    done = subprocess.run([sys.executable, "-m", "course_utils.grade", str(tmp_path), "--assignment", "07", "--out",
                            str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 2 and "no grading rubric" in done.stderr
+
+
+# --- every assignment: the solution, the unfilled notebook, and typical wrong answers ------------------------
+
+NP_IMPORT = "import numpy as np\n"
+WRONG = {  # assignment: submissions, each {solution cell id: a typical wrong answer}; each id is wrong in one
+    "02": [
+        {"binary_crossentropy": "def binary_crossentropy(y_true, y_pred):  # no clipping: log(0)\n"
+                                "    y, p = np.asarray(y_true, float), np.asarray(y_pred, float)\n"
+                                "    return np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p)), axis=-1)\n",
+         "hinge": "def hinge(y_true, y_pred):  # no max(0, .)\n"
+                  "    return np.mean(1.0 - np.asarray(y_true) * np.asarray(y_pred), axis=-1)\n"},
+        {"categorical_crossentropy": "def categorical_crossentropy(y_true, y_pred):  # mean, not sum\n"
+                                     "    p = np.clip(np.asarray(y_pred, float), 1e-7, 1 - 1e-7)\n"
+                                     "    return -np.mean(np.asarray(y_true) * np.log(p), axis=-1)\n",
+         "logits_objective": "import tensorflow as tf\ndef logits_objective(labels, logits):  # sum, not mean\n"
+                             "    return tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits("
+                             "labels=tf.cast(labels, tf.float32), logits=logits))\n"},
+    ],
+    "03": [
+        {"numerical_gradient": "def numerical_gradient(f, x, eps=1e-6):  # a forward difference\n"
+                               "    x = np.asarray(x, float)\n    grad = np.zeros_like(x)\n"
+                               "    for i in np.ndindex(x.shape):\n        plus = x.copy()\n"
+                               "        plus[i] += eps\n        grad[i] = (f(plus) - f(x)) / eps\n"
+                               "    return grad\n",
+         "gradient_descent": "def gradient_descent(grad_fn, w0, learning_rate, num_steps):  # forgets w0\n"
+                             "    w, points = np.array(w0, float), []\n    for _ in range(num_steps):\n"
+                             "        w = w - learning_rate * grad_fn(w)\n        points.append(w)\n"
+                             "    return np.array(points)\n"},
+        {"mse_gradient": "def mse_gradient(w, b, x, y):  # forgets the 2\n    error = x @ w + b - y\n"
+                         "    return x.T @ error / len(y), np.mean(error)\n",
+         "fit_linear": "def fit_linear(x, y, learning_rate, num_steps):  # climbs instead of descending\n"
+                       "    w, b = np.zeros(x.shape[1]), 0.0\n    for _ in range(num_steps):\n"
+                       "        dw, db = mse_gradient(w, b, x, y)\n"
+                       "        w, b = w + learning_rate * dw, b + learning_rate * db\n    return w, b\n"},
+    ],
+    "04": [
+        {"sgd_momentum_update": "def sgd_momentum_update(grad, velocity, learning_rate, momentum):  # sign\n"
+                                "    v = momentum * velocity + learning_rate * grad\n    return v, v\n",
+         "adam_update": "def adam_update(grad, m, v, step, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-7):\n"
+                        "    m = beta_1 * m + (1 - beta_1) * grad  # no bias correction\n"
+                        "    v = beta_2 * v + (1 - beta_2) * grad**2\n"
+                        "    return -learning_rate * m / (np.sqrt(v) + epsilon), m, v\n"},
+        {"rmsprop_update": "def rmsprop_update(grad, velocity, learning_rate, rho=0.9, epsilon=1e-7):\n"
+                           "    v = rho * velocity + grad**2  # forgets (1 - rho)\n"
+                           "    return -learning_rate * grad / np.sqrt(v + epsilon), v\n",
+         "final_loss": "def final_loss(optimizer, surface, num_steps):  # ignores divergence\n"
+                       "    run = optimizers.trajectory(optimizer, surface.loss, surface.grad, surface.start, "
+                       "num_steps)\n    return float(run.losses[-1])\n",
+         "best_learning_rate": "def best_learning_rate(make_optimizer, surface, candidates, num_steps):  # max\n"
+                               "    return max(candidates, key=lambda lr: final_loss(make_optimizer(lr), surface, "
+                               "num_steps))\n"},
+    ],
+    "05": [
+        {"exponential_decay": "def exponential_decay(step, initial_learning_rate, decay_steps, decay_rate, "
+                              "staircase=False):  # ignores staircase\n"
+                              "    return initial_learning_rate * decay_rate ** (np.asarray(step) / decay_steps)\n",
+         "WarmupSchedule": "class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):\n"
+                           "    def __init__(self, warmup_steps, target_learning_rate, initial_learning_rate=0.0):\n"
+                           "        self.warmup_steps, self.target = warmup_steps, target_learning_rate\n"
+                           "        self.initial = initial_learning_rate\n"
+                           "    def __call__(self, step):\n"
+                           "        f = ops.minimum(ops.cast(step, 'float32') / self.warmup_steps, 1.0)\n"
+                           "        return self.initial + (self.target - self.initial) * f\n"
+                           "    def get_config(self):  # forgets initial_learning_rate\n"
+                           "        return {'warmup_steps': self.warmup_steps, 'target_learning_rate': self.target}\n"},
+        {"piecewise_constant": "def piecewise_constant(step, boundaries, values):  # off by one on a boundary\n"
+                               "    return np.asarray(values)[np.searchsorted(boundaries, step, side='right')]\n",
+         "warmup_cosine": "def warmup_cosine(step, warmup_steps, peak_learning_rate, decay_steps, alpha=0.0):\n"
+                          "    s = np.asarray(step, float)  # the cosine starts at step 0, not after the warmup\n"
+                          "    t = np.minimum(s, decay_steps) / decay_steps\n"
+                          "    cosine = peak_learning_rate * ((1 - alpha) * 0.5 * (1 + np.cos(np.pi * t)) + alpha)\n"
+                          "    return np.where(s < warmup_steps, peak_learning_rate * s / warmup_steps, cosine)\n"},
+    ],
+    "06": [
+        {"make_batches": "def make_batches(x, y, batch_size):  # drops the last, smaller batch\n"
+                         "    return [(x[i:i + batch_size], y[i:i + batch_size])\n"
+                         "            for i in range(0, len(x) - batch_size + 1, batch_size)]\n",
+         "train_step": "def train_step(model, optimizer, x, y):  # never applies the gradients\n"
+                       "    with tf.GradientTape() as tape:\n"
+                       "        loss = keras.ops.mean(keras.losses.sparse_categorical_crossentropy(y, model(x)))\n"
+                       "    tape.gradient(loss, model.trainable_variables)\n    return loss\n",
+         "train_digits": "def train_digits(model, split):  # returns the History, not the model\n"
+                         "    return model.fit(split.x_train, split.y_train, epochs=2, verbose=0)\n"},
+        {"one_hot": "def one_hot(labels, num_classes):  # one column per label\n"
+                    "    return np.eye(num_classes)[:, np.asarray(labels)]\n",
+         "build_digits_model": "def build_digits_model():  # no softmax on the output\n"
+                               "    model = keras.Sequential([keras.Input(shape=(64,)), keras.layers.Dense(512, "
+                               "activation='relu'), keras.layers.Dense(10)])\n"
+                               "    model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', "
+                               "metrics=['accuracy'])\n    return model\n"},
+    ],
+}
+
+
+@pytest.fixture(scope="module", params=sorted(WRONG))
+def graded(request, tmp_path_factory):
+    """Grade the solution, the unfilled notebook and the wrong-answer submissions of one assignment."""
+    assignment = request.param
+    solution = next((ROOT / "solutions").glob(f"{assignment}_*.ipynb"))
+    subs, out = tmp_path_factory.mktemp(f"subs{assignment}"), tmp_path_factory.mktemp(f"out{assignment}")
+    (subs / "solution.ipynb").write_text(variant(solution))
+    (subs / "unfilled.ipynb").write_text((ROOT / "exercises" / solution.name).read_text())
+    for index, wrong in enumerate(WRONG[assignment]):
+        (subs / f"wrong-{index}.ipynb").write_text(variant(solution, replace=wrong))
+    rows = grade_batch(subs, assignment, out, exercises=ROOT / "exercises", workers=2,
+                       limits=Limits(cell_timeout=120, budget=600))
+    return assignment, rows
+
+
+def test_every_assignment_has_a_rubric_for_each_graded_cell():
+    for assignment in ["01", *WRONG]:
+        release = nbformat.read(find_release(ROOT / "exercises", assignment), as_version=4)
+        graded_ids = {c.id for c in release.cells if c.metadata.get("nbgrader", {}).get("grade")
+                      and not c.metadata["nbgrader"].get("solution")}
+        assert graded_ids == set(rubric_for(assignment)), assignment
+
+
+def test_each_wrong_answer_table_covers_every_exercise_once():
+    for assignment, submissions in WRONG.items():
+        ids = [cell for wrong in submissions for cell in wrong]
+        assert sorted(ids) == sorted(g.removesuffix("-check") for g in rubric_for(assignment)), assignment
+
+
+def test_solution_full_marks_unfilled_zero(graded):
+    assignment, rows = graded
+    full = sum(t["max_score"] for t in rows["solution"]["tests"])
+    assert rows["solution"]["score"] == full > 0, rows["solution"]
+    assert rows["solution"]["extra_data"]["status"] == "ok"
+    assert rows["unfilled"]["score"] == 0
+    assert all("not written yet" in t["output"] for t in rows["unfilled"]["tests"]), rows["unfilled"]["tests"]
+
+
+def test_wrong_answers_lose_only_their_exercise(graded):
+    assignment, rows = graded
+    for index, wrong in enumerate(WRONG[assignment]):
+        row = rows[f"wrong-{index}"]
+        for test in row["tests"]:
+            if test["name"].removesuffix("-check") in wrong:
+                assert test["score"] == 0, (assignment, test)
+                assert "not written yet" not in test["output"]
+            else:
+                assert test["score"] == test["max_score"], (assignment, test)
 
 
 def test_cli_grades_assignment_02(tmp_path):

@@ -1,10 +1,11 @@
 """Ask the kernel to call the learner's function on the grader's inputs and bring back plain numbers.
 
-The grader sends :data:`KERNEL_SOURCE` with a JSON payload (the function's name and every case's
-arguments); the kernel calls the function as it is *now* in the learner's namespace and answers with
-JSON: per case either ``{"error": "..."}``, ``{"value": leaf}`` or ``{"items": [leaf, ...]}`` where a leaf is
-``{"shape": [...], "data": [floats]}``. :func:`decode` checks that shape strictly in the grader, so a
-result is only ever numbers the grader compares itself; nothing printed in the kernel counts.
+The grader sends :data:`KERNEL_SOURCE` with a JSON payload (the function's name, the exercise's
+adapter source if any, and every case's arguments); the kernel calls the function as it is *now* in
+the learner's namespace and answers with JSON: per case either ``{"error": "..."}``, ``{"value": leaf}``
+or ``{"items": [leaf, ...]}`` where a leaf is ``{"shape": [...], "data": [floats]}``. :func:`decode`
+checks that shape strictly in the grader, so a result is only ever numbers the grader compares itself;
+nothing printed in the kernel counts.
 """
 
 from __future__ import annotations
@@ -60,6 +61,10 @@ def run(case):
     if not callable(function):
         return {"error": f"NameError: no function named {SPEC['function']}"}
     try:
+        if SPEC["adapter"]:
+            scope = {"numpy": numpy}
+            exec(SPEC["adapter"], scope)
+            function = scope["adapt"](function)
         with numpy.errstate(all="ignore"):
             result = function(*[build(a) for a in case["args"]], **{k: build(v) for k, v in case["kwargs"].items()})
         return plain(result)
@@ -86,6 +91,7 @@ def kernel_source(exercise: Exercise, cases: list[Case]) -> str:
     spec = {
         "function": exercise.function,
         "returns": exercise.returns,
+        "adapter": exercise.adapter,
         "cases": [{"args": [_arg(a) for a in c.args], "kwargs": {k: _arg(v) for k, v in c.kwargs.items()}}
                   for c in cases],
     }

@@ -87,7 +87,8 @@ def decide(kernel: Kernel, exercise: Exercise, outcome: Outcome, timeout: float)
             outcome.message = why
             return
     outcome.score = outcome.max_score
-    outcome.message = f"{exercise.function} passed {len(cases)} tests on fresh random inputs and edge cases."
+    tests = f"{len(cases)} tests" if len(cases) > 1 else "a test"
+    outcome.message = f"{exercise.function} passed {tests} on fresh random inputs and edge cases."
 
 
 class Session:
