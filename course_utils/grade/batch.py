@@ -14,19 +14,20 @@ import io
 import json
 import multiprocessing
 import os
+import queue
 import sys
 import tempfile
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
+from course_utils.grade.kernel import Kernel
 from course_utils.grade.rebuild import Changes, find_release
 from course_utils.grade.rubric import rubric_for
-from course_utils.grade.runner import Limits, grade_notebook, plan, results
+from course_utils.grade.runner import Limits, grade_notebook, new_kernel, plan, results
 
 
 @dataclass(frozen=True)
@@ -103,23 +104,44 @@ class Job:
     limits: Limits
 
 
-def grade_job(job: Job) -> dict:
-    """Grade one submission and write its files (runs in a worker process)."""
+def grade_job(job: Job, kernel: Kernel | None = None) -> dict:
+    """Grade one submission and write its files (runs in a worker process); ``kernel`` as in grade_notebook."""
     release = nbformat.read(job.release, as_version=4)
     rubric = rubric_for(job.assignment)
     if job.submission.path is None:
+        if kernel is not None:
+            kernel.close()
         _, points = plan(release)
         result = results({}, ["invalid-notebook"], Changes(), job.submission.problem, 0.0)
         result["tests"] = [{"name": gid, "score": 0.0, "max_score": points[gid], "status": "failed",
                             "output": job.submission.problem} for gid in points if gid in rubric]
         result["extra_data"]["max_score"] = sum(t["max_score"] for t in result["tests"])
     else:
-        result = grade_notebook(release, job.submission.path.read_bytes(), rubric, job.limits)
+        result = grade_notebook(release, job.submission.path.read_bytes(), rubric, job.limits, kernel)
     result["extra_data"].update(student=job.submission.student, assignment=job.assignment, content_hash=job.digest)
     folder = job.out_dir / job.submission.student
     write_atomic(folder / "feedback.md", feedback_markdown(job.submission.student, result))
     write_atomic(folder / "results.json", json.dumps(result, indent=2))
     return result
+
+
+def work(jobs, done) -> None:
+    """A worker process: grade jobs from the ``jobs`` queue until ``None``, putting ``(index, result)`` on ``done``.
+
+    The next submission's kernel is launched as soon as the current one starts, so its start-up (about a
+    second, much of it waiting) overlaps with grading instead of leaving a core idle.
+    """
+    booting = None
+    try:
+        for index, job in iter(jobs.get, None):
+            kernel, booting = booting or new_kernel(job.limits), new_kernel(job.limits)
+            try:
+                done.put((index, grade_job(job, kernel)))
+            except Exception as error:  # a grader bug: record it, keep the batch going
+                done.put((index, f"{type(error).__name__}: {error}"))
+    finally:
+        if booting is not None:
+            booting.close()
 
 
 def previous(out_dir: Path, student: str, digest: str) -> dict | None:
@@ -182,26 +204,52 @@ def grade_batch(submissions_dir: Path, assignment: str, out_dir: Path, *, exerci
     print(f"grading {len(jobs)} submissions of assignment {assignment} ({len(rows)} unchanged, skipped) "
           f"with {workers} workers", file=log)
     start = time.monotonic()
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
-        futures = {pool.submit(grade_job, job): job for job in jobs}
-        for done, future in enumerate(as_completed(futures), start=1):
-            job = futures[future]
-            try:
-                result = future.result()
-            except Exception as error:  # a grader bug or a lost worker: record it, keep the batch going
-                result = _grader_error(job, grade_ids, points, error)
-            rows[job.submission.student] = result
-            print(f"[{done:>{len(str(len(jobs)))}}/{len(jobs)}] {job.submission.student}: {result['score']:g}/"
-                  f"{result['extra_data']['max_score']:g} {result['extra_data']['status']} "
-                  f"({time.monotonic() - start:.0f} s)", file=log)
+    for count, (job, result) in enumerate(_run_workers(jobs, workers), start=1):
+        if isinstance(result, str):
+            result = _grader_error(job, grade_ids, points, result)
+        rows[job.submission.student] = result
+        print(f"[{count:>{len(str(len(jobs)))}}/{len(jobs)}] {job.submission.student}: {result['score']:g}/"
+              f"{result['extra_data']['max_score']:g} {result['extra_data']['status']} "
+              f"({time.monotonic() - start:.0f} s)", file=log)
     write_atomic(out_dir / "grades.csv", grades_csv(rows, grade_ids))
     print(summary(rows, grade_ids), file=log)
     return rows
 
 
-def _grader_error(job: Job, grade_ids: list[str], points: dict, error: Exception) -> dict:
-    message = f"grader error: {type(error).__name__}: {error}"
+def _run_workers(jobs: list[Job], workers: int):
+    """Yield ``(job, result dict or error text)`` as worker processes finish them, in any order."""
+    if not jobs:
+        return
+    context = multiprocessing.get_context("spawn")
+    todo, done = context.Queue(), context.Queue()
+    count = max(1, min(workers, len(jobs)))
+    for item in [*enumerate(jobs), *[None] * count]:
+        todo.put(item)
+    processes = [context.Process(target=work, args=(todo, done), daemon=True) for _ in range(count)]
+    for process in processes:
+        process.start()
+    waiting = set(range(len(jobs)))
+    try:
+        while waiting:
+            try:
+                index, result = done.get(timeout=1.0)
+            except queue.Empty:
+                if any(process.is_alive() for process in processes):
+                    continue
+                for index in sorted(waiting):  # every worker is gone: what is left cannot be graded
+                    yield jobs[index], "the grading worker process died"
+                return
+            waiting.discard(index)
+            yield jobs[index], result
+    finally:
+        for process in processes:
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+
+
+def _grader_error(job: Job, grade_ids: list[str], points: dict, error: str) -> dict:
+    message = f"grader error: {error}"
     result = results({}, ["grader-error"], Changes(), message, 0.0)
     result["tests"] = [{"name": g, "score": 0.0, "max_score": points[g], "status": "failed", "output": message}
                        for g in grade_ids]

@@ -15,7 +15,9 @@ from __future__ import annotations
 import ast
 import os
 import queue
+import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 
@@ -108,12 +110,17 @@ def kernel_env(home: str) -> dict:
 
 
 class Kernel:
-    """One kernel process in ``workdir``; use as a context manager (always shut down)."""
+    """One kernel process in its own fresh temporary folder (removed by :meth:`close`).
 
-    def __init__(self, workdir: str, *, memory_bytes: int = 3 << 30, output_cap: int = 20_000,
-                 startup_timeout: float = 60.0):
-        self.workdir, self.memory_bytes, self.output_cap = workdir, memory_bytes, output_cap
-        self.startup_timeout = startup_timeout
+    :meth:`launch` only spawns the process, so a batch can boot the next submission's kernel while it
+    grades the current one; :meth:`connect` waits for it. :meth:`start` does both.
+    """
+
+    def __init__(self, *, memory_bytes: int = 3 << 30, output_cap: int = 20_000, startup_timeout: float = 60.0):
+        self.memory_bytes, self.output_cap, self.startup_timeout = memory_bytes, output_cap, startup_timeout
+        self.root = tempfile.mkdtemp(prefix="grade-")
+        self.workdir = os.path.join(self.root, "work")  # holds nothing of the grader's
+        os.mkdir(self.workdir)
         self.km = self.kc = None
 
     def __enter__(self) -> Kernel:
@@ -121,12 +128,16 @@ class Kernel:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.shutdown()
+        self.close()
 
-    def start(self) -> None:
+    def launch(self) -> None:
+        """Spawn the kernel process; do not wait for it."""
         self.km = KernelManager(kernel_name="python3")
         self.km.start_kernel(cwd=self.workdir, env=kernel_env(self.workdir), stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
+
+    def connect(self) -> None:
+        """Wait until the launched kernel answers, then cap its memory (before any learner code runs)."""
         self.kc = self.km.blocking_client()
         self.kc.start_channels()
         try:
@@ -134,6 +145,10 @@ class Kernel:
         except RuntimeError as error:
             raise KernelDied(f"the kernel did not start: {error}") from None
         self.evaluate(limit_source(self.memory_bytes), timeout=30)
+
+    def start(self) -> None:
+        self.launch()
+        self.connect()
 
     def shutdown(self) -> None:
         if self.kc is not None:
@@ -144,6 +159,11 @@ class Kernel:
             except Exception:  # already dead: nothing left to stop
                 pass
         self.km = self.kc = None
+
+    def close(self) -> None:
+        """Stop the kernel and delete its folder."""
+        self.shutdown()
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def restart(self) -> None:
         """A brand-new kernel process (same folder); the old one is killed."""

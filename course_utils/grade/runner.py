@@ -9,10 +9,8 @@ started, the cells that ran fine so far are replayed, and grading goes on.
 
 from __future__ import annotations
 
-import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -94,9 +92,8 @@ def decide(kernel: Kernel, exercise: Exercise, outcome: Outcome, timeout: float)
 class Session:
     """Runs steps in a kernel, replaying the good ones into a new kernel after a crash or timeout."""
 
-    def __init__(self, workdir: str, limits: Limits):
-        self.limits, self.kernel = limits, Kernel(workdir, memory_bytes=limits.memory_bytes,
-                                                  output_cap=limits.output_cap)
+    def __init__(self, kernel: Kernel, limits: Limits):
+        self.limits, self.kernel = limits, kernel
         self.done: list[Step] = []
         self.problems: list[str] = []
 
@@ -126,35 +123,43 @@ class Session:
             self.kernel.execute(step.source, self.limits.cell_timeout)
 
 
+def new_kernel(limits: Limits) -> Kernel:
+    """A kernel for one submission, launched (booting in the background) but not yet connected."""
+    kernel = Kernel(memory_bytes=limits.memory_bytes, output_cap=limits.output_cap)
+    kernel.launch()
+    return kernel
+
+
 def grade_notebook(release: nbformat.NotebookNode, data: bytes, rubric: dict[str, Exercise],
-                   limits: Limits | None = None) -> dict:
-    """Grade the submitted notebook file contents ``data``; return the Gradescope ``results.json`` dict."""
+                   limits: Limits | None = None, kernel: Kernel | None = None) -> dict:
+    """Grade the submitted notebook file contents ``data``; return the Gradescope ``results.json`` dict.
+
+    ``kernel``: a fresh one from :func:`new_kernel` (a batch launches it early); it is closed here.
+    """
     start, limits = time.monotonic(), limits or Limits()
     steps, points = plan(release)
     outcomes = {gid: Outcome(gid, points[gid]) for gid in points if gid in rubric}
     try:
         nb, changes = rebuild(release, read_submission(data))
     except InvalidNotebook as error:
+        if kernel is not None:
+            kernel.close()
         for outcome in outcomes.values():
             outcome.message = str(error)
         return results(outcomes, ["invalid-notebook"], Changes(), str(error), time.monotonic() - start)
     steps, _ = plan(nb)
-    problems = ["missing-cells"] if changes.missing else []
-    with tempfile.TemporaryDirectory(prefix="grade-") as root:
-        workdir = Path(root) / "work"
-        workdir.mkdir()
-        session = Session(str(workdir), limits)
-        session.problems = problems
-        try:
-            session.kernel.start()
-            _run_steps(session, steps, outcomes, rubric, start)
-        except KernelTrouble as error:  # the kernel cannot even start or recover: nothing more to grade
-            session.note(error.status)
-            for outcome in outcomes.values():
-                if outcome.message == "not graded":
-                    outcome.message = f"not graded: {error}"
-        finally:
-            session.kernel.shutdown()
+    session = Session(kernel or new_kernel(limits), limits)
+    session.problems = ["missing-cells"] if changes.missing else []
+    try:
+        session.kernel.connect()
+        _run_steps(session, steps, outcomes, rubric, start)
+    except KernelTrouble as error:  # the kernel cannot even start or recover: nothing more to grade
+        session.note(error.status)
+        for outcome in outcomes.values():
+            if outcome.message == "not graded":
+                outcome.message = f"not graded: {error}"
+    finally:
+        session.kernel.close()
     return results(outcomes, session.problems, changes, "", time.monotonic() - start)
 
 
