@@ -1,15 +1,17 @@
 # `make lab`: set everything up and open the course in JupyterLab.
 # `make test`: set everything up and run the whole test suite (this is what CI runs).
+# `make hub`: run the course for a class on one server with JupyterHub (hub/jupyterhub_config.py).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PROXY := hub/node_modules/.bin/configurable-http-proxy
 
 # Keep TensorFlow's C++ start-up logging (oneDNN banner, info lines) out of kernels and tests.
 export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 
-.PHONY: setup lab test lint bench clean
+.PHONY: setup lab test lint bench site clean
 
 $(STAMP): requirements.txt pyproject.toml tools/jupyterlab-overrides.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,14 +30,31 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: setup
 	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks
 
-test: setup lint
+test: setup lint $(PROXY)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
+# JupyterHub's proxy, exactly as hub/package-lock.json pins it (tests/test_hub.py and `make hub` use it).
+# touch: npm gives installed files the package's old timestamps, which would make this rule rerun every time.
+$(PROXY): hub/package.json hub/package-lock.json
+	npm ci --prefix hub --no-audit --no-fund
+	touch $(PROXY)
+
+# A class on one server; settings are COURSE_HUB_* variables (hub/jupyterhub_config.py says which). A real class,
+# as root, with system users: sudo make hub COURSE_HUB_USERS="ana ben" COURSE_HUB_SSL_CERT=... COURSE_HUB_SSL_KEY=...
+# A trial on this machine: make hub COURSE_HUB_IP=127.0.0.1 COURSE_HUB_SHARED_PASSWORD=choose-one COURSE_HUB_USERS="ana ben"
+.PHONY: hub
+hub: setup $(PROXY)
+	$(BIN)/jupyterhub -f hub/jupyterhub_config.py
+
 lint: setup
-	$(BIN)/ruff check course_utils tests tools benchmarks
+	$(BIN)/ruff check course_utils tests tools benchmarks hub
 
 bench: setup
 	$(BIN)/python benchmarks/run.py
 
+# A static HTML version of all lessons, executed, with outputs and plots: build/site/index.html.
+site: setup
+	$(BIN)/python tools/render_course.py --out build/site
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info hub/node_modules
