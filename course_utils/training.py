@@ -154,14 +154,30 @@ class Trainer:
         self.train_step = make_train_step(model, self.optimizer, self.loss_fn)
         pixels, labels = tf.TensorSpec([None, model.input_shape[-1]], tf.float32), tf.TensorSpec([None], tf.int64)
         rates, size = tf.TensorSpec([None], tf.float32), tf.TensorSpec([], tf.int32)
-        self._train_epoch = tf.function(self._epoch, input_signature=[pixels, labels, rates, size])
+        orders, rates = tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.float32)
+        self._train = tf.function(self._epochs, input_signature=[pixels, labels, orders, rates, size, pixels, labels])
         self._evaluate = tf.function(self._evaluate_batch, input_signature=[pixels, labels])
-        self._train_epoch_and_validate = tf.function(
-            self._epoch_and_validation, input_signature=[pixels, labels, rates, size, pixels, labels]
-        )
+
+    def _epochs(self, x, y, orders, rates, batch_size, x_val, y_val):
+        """Several epochs inside TensorFlow, so a run costs one call from Python, not one per epoch or step.
+
+        Epoch ``e`` takes the examples in the order ``orders[e]`` and the learning rates ``rates[e]`` (one per
+        step), then measures ``x_val, y_val``. Stops after an epoch whose loss is not finite. Returns the
+        step losses ``(epochs run, steps)`` and the validation loss and accuracy ``(epochs run, 2)``.
+        """
+        step_losses = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
+        validation = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
+        for epoch in tf.range(tf.shape(rates)[0]):
+            order = orders[epoch]
+            losses = self._epoch(tf.gather(x, order), tf.gather(y, order), rates[epoch], batch_size)
+            step_losses = step_losses.write(epoch, losses)
+            validation = validation.write(epoch, tf.stack(self._evaluate_batch(x_val, y_val)))  # after the updates
+            if not tf.reduce_all(tf.math.is_finite(losses)):
+                break
+        return step_losses.stack(), validation.stack()
 
     def _epoch(self, x, y, rates, batch_size):
-        """One pass over ``x, y`` (already in batch order) inside TensorFlow: no Python call per step."""
+        """One pass over ``x, y`` (already in batch order)."""
         steps = tf.shape(rates)[0]
         losses = tf.TensorArray(tf.float32, size=steps)
         for step in tf.range(steps):
@@ -169,12 +185,6 @@ class Trainer:
             xb, yb = x[begin : begin + batch_size], y[begin : begin + batch_size]
             losses = losses.write(step, self.train_step(xb, yb, rates[step]))
         return losses.stack()
-
-    def _epoch_and_validation(self, x, y, rates, batch_size, x_val, y_val):
-        """:meth:`_epoch`, then the validation loss and accuracy, in one call: half the per-epoch overhead."""
-        losses = self._epoch(x, y, rates, batch_size)
-        val_loss, val_accuracy = self._evaluate_batch(x_val, y_val)  # runs after the updates (program order)
-        return tf.concat([losses, tf.stack([val_loss, val_accuracy])], axis=0)
 
     def _evaluate_batch(self, x, y):
         probabilities = self.model(x, training=False)
@@ -217,28 +227,30 @@ class Trainer:
         sizes = np.minimum(batch_size, len(x) - batch_size * np.arange(per_epoch))  # the last batch may be smaller
         loss, val_loss, val_accuracy = np.full(epochs, np.nan), np.full(epochs, np.nan), np.full(epochs, np.nan)
         step_loss = np.full((epochs, per_epoch), np.nan)
-        data = (tf.constant(x), tf.constant(y))
-        if validation is not None:
-            validation = (tf.constant(validation[0], tf.float32), tf.constant(validation[1], tf.int64))
+        orders = np.array([np.random.default_rng(epoch).permutation(len(x)) if shuffle else np.arange(len(x))
+                           for epoch in range(epochs)], dtype=np.int32)  # the order of course_utils.data.batches
+        x_val, y_val = (x[:0], y[:0]) if validation is None else validation  # no validation: measure nothing
+        fixed = (tf.constant(x), tf.constant(y))
+        measured = (tf.constant(x_val, tf.float32), tf.constant(y_val, tf.int64))
         size = tf.constant(int(batch_size))
+        chunk = epochs if on_epoch_end is None else 1  # a callback sees each epoch as it ends
         self.reset()
         start = time.perf_counter()
-        for epoch in range(epochs):
-            if shuffle:  # the same batches, in the same order, as course_utils.data.batches(..., seed=epoch)
-                order = np.random.default_rng(epoch).permutation(len(x))
-                data = (tf.constant(x[order]), tf.constant(y[order]))
-            if validation is None:
-                step_loss[epoch] = self._train_epoch(*data, tf.constant(rates[epoch]), size).numpy()
-            else:
-                out = self._train_epoch_and_validate(*data, tf.constant(rates[epoch]), size, *validation).numpy()
-                step_loss[epoch], val_loss[epoch], val_accuracy[epoch] = out[:-2], out[-2], out[-1]
-            loss[epoch] = np.average(step_loss[epoch], weights=sizes)
-            logs = {"loss": float(loss[epoch])}
+        for first in range(0, epochs, chunk):
+            part = slice(first, first + chunk)
+            rates_part = tf.constant(rates[part], tf.float32)
+            losses, measures = self._train(*fixed, tf.constant(orders[part]), rates_part, size, *measured)
+            done = slice(first, first + len(losses))
+            step_loss[done] = losses.numpy()
+            loss[done] = np.average(step_loss[done], axis=1, weights=sizes)
             if validation is not None:
-                logs.update(val_loss=float(val_loss[epoch]), val_accuracy=float(val_accuracy[epoch]))
+                val_loss[done], val_accuracy[done] = measures.numpy().T
             if on_epoch_end is not None:
-                on_epoch_end(epoch, logs)
-            if not np.isfinite(loss[epoch]):
+                logs = {"loss": float(loss[first])}
+                if validation is not None:
+                    logs.update(val_loss=float(val_loss[first]), val_accuracy=float(val_accuracy[first]))
+                on_epoch_end(first, logs)
+            if not np.all(np.isfinite(loss[done])):
                 break
         seconds = time.perf_counter() - start
         return History(loss, val_loss, val_accuracy, step_loss.ravel(), rates.ravel(), int(batch_size), seconds)

@@ -238,6 +238,35 @@ def test_trainer_restarts_from_the_same_weights_and_follows_the_schedule(small_d
     assert not np.allclose(decayed.step_loss, first.step_loss)
 
 
+def test_trainer_gives_the_same_run_with_or_without_a_per_epoch_callback(small_digits):
+    """A whole run in one TensorFlow call and one call per epoch (for a callback) train identically."""
+    x, y, validation = small_digits
+    make_deterministic(0)
+    trainer = training.Trainer(training.digits_model(hidden=8))
+    whole = trainer.run(x, y, epochs=3, batch_size=32, learning_rate=0.01, validation=validation, shuffle=True)
+    seen = []
+    stepped = trainer.run(x, y, epochs=3, batch_size=32, learning_rate=0.01, validation=validation, shuffle=True,
+                          on_epoch_end=lambda epoch, logs: seen.append((epoch, logs)))
+    for field in ["loss", "val_loss", "val_accuracy", "step_loss"]:
+        np.testing.assert_array_equal(getattr(whole, field), getattr(stepped, field))
+    assert [epoch for epoch, _ in seen] == [0, 1, 2]
+    assert seen[-1][1] == {"loss": whole.loss[-1], "val_loss": whole.val_loss[-1],
+                           "val_accuracy": whole.val_accuracy[-1]}
+
+
+def test_trainer_shuffles_like_the_batches_helper(small_digits):
+    """shuffle=True feeds epoch e the batches of course_utils.data.batches(..., seed=e)."""
+    from course_utils.data import batches
+
+    x, y, _ = small_digits
+    make_deterministic(0)
+    trainer = training.Trainer(training.digits_model(hidden=8))
+    run = trainer.run(x, y, epochs=1, batch_size=32, learning_rate=0.01, shuffle=True)
+    trainer.reset()
+    by_hand = [float(trainer.train_step(xb, yb, np.float32(0.01))) for xb, yb in batches(x, y, 32, seed=0)]
+    np.testing.assert_allclose(run.step_loss, by_hand, rtol=1e-6)
+
+
 def test_trainer_refuses_an_optimizer_that_carries_its_own_schedule():
     optimizer = keras.optimizers.Adam(KS.ExponentialDecay(0.1, 1000, 0.9))
     with pytest.raises(TypeError, match="pass the schedule to run"):
