@@ -94,6 +94,11 @@ def _scalar(value, name):
 # ---------------------------------------------------------------------------------------------------------------
 
 
+def _rates(schedule_fn, name, step, *args, **kwargs):
+    """Call a learner's numpy ``schedule_fn(step, ...)``: its learning rates, one per step (shape of ``step``)."""
+    return numbers(_call(schedule_fn, name, step, *args, **kwargs), name, np.shape(step), sample_axis_hint=False)
+
+
 def check_exponential_decay(exponential_decay):
     """Check a learner's numpy ``exponential_decay(step, initial_learning_rate, decay_steps, decay_rate, staircase)``.
 
@@ -120,12 +125,7 @@ def check_exponential_decay(exponential_decay):
     ]
     for step, initial, decay_steps, rate, staircase, show_expected in cases:
         kwargs = {} if staircase is None else {"staircase": staircase}
-        got = numbers(
-            _call(exponential_decay, "exponential_decay", step, initial, decay_steps, rate, **kwargs),
-            "exponential_decay",
-            np.shape(step),
-            sample_axis_hint=False,
-        )
+        got = _rates(exponential_decay, "exponential_decay", step, initial, decay_steps, rate, **kwargs)
         s = np.asarray(step, dtype=np.float64)
         exponent = s / decay_steps
         with np.errstate(divide="ignore", over="ignore", invalid="ignore", under="ignore"):
@@ -210,12 +210,7 @@ def check_piecewise_constant(piecewise_constant):
         (5000, *keras_example, False),
     ]
     for step, boundaries, values, show_expected in cases:
-        got = numbers(
-            _call(piecewise_constant, "piecewise_constant", step, list(boundaries), list(values)),
-            "piecewise_constant",
-            np.shape(step),
-            sample_axis_hint=False,
-        )
+        got = _rates(piecewise_constant, "piecewise_constant", step, list(boundaries), list(values))
         table = np.asarray(values, dtype=np.float64)
         s = np.asarray(step, dtype=np.float64)
         index = np.searchsorted(np.asarray(boundaries, dtype=np.float64), s, side="left")
@@ -441,12 +436,7 @@ def check_warmup_cosine(warmup_cosine):
     for step, warmup, peak, decay, alpha, show_expected in cases:
         kwargs = {} if alpha is None else {"alpha": alpha}
         a = 0.0 if alpha is None else alpha
-        got = numbers(
-            _call(warmup_cosine, "warmup_cosine", step, warmup, peak, decay, **kwargs),
-            "warmup_cosine",
-            np.shape(step),
-            sample_axis_hint=False,
-        )
+        got = _rates(warmup_cosine, "warmup_cosine", step, warmup, peak, decay, **kwargs)
         s = np.asarray(step, dtype=np.float64)
         ramp = peak * s / warmup
 
