@@ -17,18 +17,19 @@ from course_utils.checks.descent import (
     check_rmsprop_update,
     check_sgd_momentum_update,
 )
+from course_utils.grade.rubric import (
+    adam_update,
+    best_learning_rate,
+    final_loss,
+    fit_linear,
+    gradient_descent,
+    mse_gradient,
+    numerical_gradient,
+    rmsprop_update,
+    sgd_momentum_update,
+)
 
-# ---- references: what a learner writes, in float64 numpy ------------------------------------------------------
-
-def numerical_gradient(f, x, eps=1e-6):
-    grad = np.zeros_like(x, dtype=float)
-    for i in np.ndindex(x.shape):
-        plus, minus = x.copy(), x.copy()
-        plus[i] += eps
-        minus[i] -= eps
-        grad[i] = (f(plus) - f(minus)) / (2 * eps)
-    return grad
-
+# ---- references: what a learner writes, in float64 numpy: the grader's own (course_utils.grade.rubric) -----
 
 def numerical_gradient_in_place_restored(f, x, eps=1e-6):
     """cs231n's pattern: change x in place but put every entry back exactly: fine."""
@@ -42,53 +43,6 @@ def numerical_gradient_in_place_restored(f, x, eps=1e-6):
         x[i] = old
         grad[i] = (plus - minus) / (2 * eps)
     return grad
-
-
-def mse_gradient(w, b, x, y):
-    error = x @ w + b - y
-    return 2 * x.T @ error / len(y), 2 * np.mean(error)
-
-
-def gradient_descent(grad_fn, w0, learning_rate, num_steps):
-    points = [np.array(w0, dtype=float)]
-    for _ in range(num_steps):
-        points.append(points[-1] - learning_rate * grad_fn(points[-1]))
-    return np.array(points)
-
-
-def fit_linear(x, y, learning_rate, num_steps):
-    w, b = np.zeros(x.shape[1]), 0.0
-    for _ in range(num_steps):
-        dw, db = mse_gradient(w, b, x, y)
-        w, b = w - learning_rate * dw, b - learning_rate * db
-    return w, b
-
-
-def sgd_momentum_update(grad, velocity, learning_rate, momentum):
-    velocity = momentum * velocity - learning_rate * grad
-    return velocity, velocity
-
-
-def rmsprop_update(grad, velocity, learning_rate, rho=0.9, epsilon=1e-7):
-    velocity = rho * velocity + (1 - rho) * grad**2
-    return -learning_rate * grad / np.sqrt(velocity + epsilon), velocity
-
-
-def adam_update(grad, m, v, step, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
-    t = step + 1
-    m = beta_1 * m + (1 - beta_1) * grad
-    v = beta_2 * v + (1 - beta_2) * grad**2
-    alpha = learning_rate * np.sqrt(1 - beta_2**t) / (1 - beta_1**t)
-    return -alpha * m / (np.sqrt(v) + epsilon), m, v
-
-
-def final_loss(optimizer, surface, num_steps):
-    run = optimizers.trajectory(optimizer, surface.loss, surface.grad, surface.start, num_steps)
-    return float("inf") if run.diverged else float(run.losses[-1])
-
-
-def best_learning_rate(make_optimizer, surface, candidates, num_steps):
-    return min(candidates, key=lambda lr: final_loss(make_optimizer(lr), surface, num_steps))
 
 
 # ---- typical wrong answers -----------------------------------------------------------------------------------

@@ -182,11 +182,12 @@ LESSON_02 = {
 }
 
 # --- lesson 03 -----------------------------------------------------------------------------------------------
+# References of 03 and 04 are named after their exercises: tests/test_checks_03_04.py uses them as model answers.
 
 _SMOOTH = "lambda x: float(np.sum(np.sin(x) * x**2 + 0.3 * x**3))"
 
 
-def _central_difference(f, x, eps=1e-6):
+def numerical_gradient(f, x, eps=1e-6):
     grad = np.zeros_like(x, dtype=float)
     for i in np.ndindex(x.shape):
         plus, minus = x.copy(), x.copy()
@@ -211,7 +212,7 @@ def _mse_gradient_cases(rng):
     return cases
 
 
-def _mse_gradient(w, b, x, y):
+def mse_gradient(w, b, x, y):
     error = x @ w + b - y
     return 2 * x.T @ error / len(y), 2 * np.mean(error)
 
@@ -226,7 +227,7 @@ def _descent_cases(rng):
                  f"a random bowl in {d}-D, {n} steps") for d, n in [(2, 5), (3, 12), (1, 0)]]
 
 
-def _gradient_descent(grad_fn, w0, learning_rate, num_steps):
+def gradient_descent(grad_fn, w0, learning_rate, num_steps):
     points = [np.array(w0, dtype=float)]
     for _ in range(num_steps):
         points.append(points[-1] - learning_rate * grad_fn(points[-1]))
@@ -243,20 +244,20 @@ def _fit_cases(rng):
     return cases
 
 
-def _fit_linear(x, y, learning_rate, num_steps):
+def fit_linear(x, y, learning_rate, num_steps):
     w, b = np.zeros(x.shape[1]), 0.0
     for _ in range(num_steps):
-        dw, db = _mse_gradient(w, b, x, y)
+        dw, db = mse_gradient(w, b, x, y)
         w, b = w - learning_rate * dw, b - learning_rate * db
     return w, b
 
 
 LESSON_03 = {
-    "numerical_gradient-check": Exercise("numerical_gradient", _gradient_cases, _central_difference, rtol=1e-5,
+    "numerical_gradient-check": Exercise("numerical_gradient", _gradient_cases, numerical_gradient, rtol=1e-5,
                                          atol=1e-6),
-    "mse_gradient-check": Exercise("mse_gradient", _mse_gradient_cases, _mse_gradient, returns=2),
-    "gradient_descent-check": Exercise("gradient_descent", _descent_cases, _gradient_descent),
-    "fit_linear-check": Exercise("fit_linear", _fit_cases, _fit_linear, rtol=1e-5, atol=1e-7, returns=2),
+    "mse_gradient-check": Exercise("mse_gradient", _mse_gradient_cases, mse_gradient, returns=2),
+    "gradient_descent-check": Exercise("gradient_descent", _descent_cases, gradient_descent),
+    "fit_linear-check": Exercise("fit_linear", _fit_cases, fit_linear, rtol=1e-5, atol=1e-7, returns=2),
 }
 
 # --- lesson 04 -----------------------------------------------------------------------------------------------
@@ -269,17 +270,17 @@ def _state_cases(rng, extra):
     return cases
 
 
-def _momentum(grad, velocity, learning_rate, momentum):
+def sgd_momentum_update(grad, velocity, learning_rate, momentum):
     v = momentum * velocity - learning_rate * grad
     return v, v
 
 
-def _rmsprop(grad, velocity, learning_rate, rho=0.9, epsilon=1e-7):
+def rmsprop_update(grad, velocity, learning_rate, rho=0.9, epsilon=1e-7):
     v = rho * velocity + (1 - rho) * grad**2
     return -learning_rate * grad / np.sqrt(v + epsilon), v
 
 
-def _adam(grad, m, v, step, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+def adam_update(grad, m, v, step, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
     t = step + 1
     m = beta_1 * m + (1 - beta_1) * grad
     v = beta_2 * v + (1 - beta_2) * grad**2
@@ -305,7 +306,7 @@ def _adam_cases(rng):
              "the first step, other betas")]
 
 
-def _final_loss(optimizer, surface, num_steps):
+def final_loss(optimizer, surface, num_steps):
     run = optimizers.trajectory(optimizer, surface.loss, surface.grad, surface.start, num_steps)
     return float("inf") if run.diverged else float(run.losses[-1])
 
@@ -317,8 +318,8 @@ def _final_loss_cases(rng):
             Case((Code("optimizers.sgd(0.5)"), Code("surfaces.ravine"), 40), {}, "a run that diverges")]
 
 
-def _best_learning_rate(make_optimizer, surface, candidates, num_steps):
-    return min(candidates, key=lambda lr: _final_loss(make_optimizer(lr), surface, num_steps))
+def best_learning_rate(make_optimizer, surface, candidates, num_steps):
+    return min(candidates, key=lambda lr: final_loss(make_optimizer(lr), surface, num_steps))
 
 
 def _best_lr_cases(rng):
@@ -328,11 +329,11 @@ def _best_lr_cases(rng):
 
 
 LESSON_04 = {
-    "sgd_momentum_update-check": Exercise("sgd_momentum_update", _momentum_cases, _momentum, returns=2),
-    "rmsprop_update-check": Exercise("rmsprop_update", _rmsprop_cases, _rmsprop, returns=2),
-    "adam_update-check": Exercise("adam_update", _adam_cases, _adam, returns=3),
-    "final_loss-check": Exercise("final_loss", _final_loss_cases, _final_loss, rtol=1e-6),
-    "best_learning_rate-check": Exercise("best_learning_rate", _best_lr_cases, _best_learning_rate),
+    "sgd_momentum_update-check": Exercise("sgd_momentum_update", _momentum_cases, sgd_momentum_update, returns=2),
+    "rmsprop_update-check": Exercise("rmsprop_update", _rmsprop_cases, rmsprop_update, returns=2),
+    "adam_update-check": Exercise("adam_update", _adam_cases, adam_update, returns=3),
+    "final_loss-check": Exercise("final_loss", _final_loss_cases, final_loss, rtol=1e-6),
+    "best_learning_rate-check": Exercise("best_learning_rate", _best_lr_cases, best_learning_rate),
 }
 
 # --- lesson 05 -----------------------------------------------------------------------------------------------
