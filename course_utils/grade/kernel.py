@@ -123,13 +123,6 @@ class Kernel:
         os.mkdir(self.workdir)
         self.km = self.kc = None
 
-    def __enter__(self) -> Kernel:
-        self.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
     def launch(self) -> None:
         """Spawn the kernel process; do not wait for it."""
         self.km = KernelManager(kernel_name="python3")
