@@ -10,8 +10,10 @@ PROXY := hub/node_modules/.bin/configurable-http-proxy
 # Keep TensorFlow's C++ start-up logging (oneDNN banner, info lines) out of kernels and tests.
 export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
+# Text files are UTF-8 whatever the machine's locale (LANG=C, Latin-1 terminals): Python, kernels and tests alike.
+export PYTHONUTF8 := 1
 
-.PHONY: setup lab test lint bench site clean
+.PHONY: setup lab test test-under-load lint bench site clean
 
 $(STAMP): requirements.txt pyproject.toml tools/jupyterlab-overrides.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +33,13 @@ lab: setup
 	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks
 
 test: setup lint $(PROXY)
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# For maintainers: the same suite beside a CPU-heavy process (one busy core, for at most an hour), to show that no
+# test depends on an idle machine. The burner is stopped when the suite ends, however it ends.
+test-under-load: setup lint $(PROXY)
+	timeout 3600 sh -c 'while :; do :; done' & burner=$$!; \
+	trap 'kill $$burner 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # JupyterHub's proxy, exactly as hub/package-lock.json pins it (tests/test_hub.py and `make hub` use it).

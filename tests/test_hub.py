@@ -84,13 +84,31 @@ def _listening(port: int) -> bool:
 
 
 def _processes() -> dict[int, tuple[int, str]]:
-    """Every process on the machine: pid -> (parent pid, state)."""
-    out = subprocess.run(["ps", "-A", "-o", "pid=,ppid=,stat="], capture_output=True, text=True, check=True).stdout
+    """Every process on the machine, read from /proc: pid -> (parent pid, state letter).
+
+    /proc/<pid>/stat is "pid (comm) state ppid ...": comm may hold spaces and parentheses, so the
+    fields are read after its last ")". No `ps`, whose columns depend on terminal width and locale.
+    """
     table = {}
-    for line in out.splitlines():
-        pid, ppid, stat = line.split()[:3]
-        table[int(pid)] = (int(ppid), stat)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # the process ended while we looked
+            continue
+        state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
+        table[int(entry.name)] = (int(ppid), state)
     return table
+
+
+def _argv(pid: int) -> list[str]:
+    """A process's command line as its argv list (from /proc, never truncated); [] once it has ended."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [arg.decode(errors="replace") for arg in raw.split(b"\0") if arg]
 
 
 def _descendants(pid: int) -> set[int]:
@@ -106,7 +124,7 @@ def _descendants(pid: int) -> set[int]:
 
 def _alive(pids) -> set[int]:
     table = _processes()
-    return {p for p in pids if p in table and not table[p][1].startswith("Z")}  # zombies are dead
+    return {p for p in pids if p in table and table[p][1] not in ("Z", "X")}  # zombies are dead
 
 
 class Hub:
@@ -118,10 +136,11 @@ class Hub:
         self.base = f"http://127.0.0.1:{public}"
         self.token, self.password = secrets.token_hex(16), secrets.token_hex(8)
         self.homes = workdir / "homes"
+        self.state = workdir / "state"
         self.log = workdir / "hub.log"
         env = dict(
             os.environ,
-            COURSE_HUB_STATE=str(workdir / "state"),
+            COURSE_HUB_STATE=str(self.state),
             COURSE_HUB_HOMES=str(self.homes),
             COURSE_HUB_IP="127.0.0.1",
             COURSE_HUB_PORT=str(public),
@@ -324,11 +343,10 @@ def test_stopping_the_hub_stops_everything(hub, pages):
     for page in pages.values():
         page.close()
     seen = _descendants(hub.process.pid) | hub.started
-    names = {
-        pid: subprocess.run(["ps", "-o", "args=", "-p", str(pid)], capture_output=True, text=True).stdout
-        for pid in seen
-    }
-    assert any("configurable-http-proxy" in n for n in names.values()), "the proxy should have been running"
-    assert sum("ipykernel" in n for n in names.values()) >= 1, "a kernel should still be running"
+    # The proxy by the pid JupyterHub wrote for it (the config's pid_file), the kernels by their argv.
+    proxy = int((hub.state / "jupyterhub-proxy.pid").read_text())
+    assert proxy in _alive(seen), "the proxy should have been running, started by the hub"
+    kernels = [pid for pid in _alive(seen) if any("ipykernel" in arg for arg in _argv(pid))]
+    assert kernels, "a kernel should still be running"
     assert hub.stop() == set(), "processes the hub started are still running"
     assert [port for port in hub.ports if _listening(port)] == [], "the hub or its proxy still listens"

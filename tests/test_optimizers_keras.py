@@ -1,10 +1,23 @@
 """Every optimizer agrees with keras.optimizers for 120 steps: parameters and every state slot.
 
-Both sides run in float32 with the same order of operations. Their only differences
-are one-ulp differences inside exp/cos/pow (a schedule's rate, Adam's beta powers);
-over 120 steps these add up in proportion to how far a value has travelled, not to
-where it ends. So each value must agree to 1e-6 relative, or, for a value that has
-ended near zero after large moves, to 1e-6 of the largest value in the same array.
+Both sides run in float32 with the same formulas in the same order. What may still differ between
+them, and between CPUs (x86-64 with or without FMA, AVX2 or AVX-512, arm64 NEON), is rounding: a
+fused multiply-add rounds once where two operations round twice, and exp/cos/pow (a schedule's rate,
+Adam's beta powers) may be one ulp apart. How large can that get?
+
+Every float32 operation rounds with a relative error of at most u = 2**-24 (about 6e-8). A state
+value x is built by a recurrence, x_t = a * x_(t-1) + delta_t (a <= 1: momentum, a moving average,
+or 1 for the parameters themselves). Its rounding error is bounded by the standard running error
+bound of such a sum: a few roundings (K = 8 covers every formula here) relative to each delta_t, plus
+at most one rounding of the running value per step, carried forward with factor a <= 1:
+
+    |ours - keras| <= K * u * travel_t + t * u * |x_t|,   travel_t = sum over s <= t of |delta_s|
+
+So the error grows with how far a value has *travelled*, not with where it ends: a velocity that
+swung to 1e-2 and back to 3e-5 may differ from Keras' by far more than 1e-6 of 3e-5 (7.7e-6 relative
+was measured on a Xeon with FMA), and still be right. A wrong formula (a misplaced epsilon, a bias
+correction off by a step, a rate a step late) misses this bound by orders of magnitude, which
+``test_the_tolerance_catches_a_wrong_formula`` proves.
 """
 
 import keras
@@ -19,10 +32,47 @@ STEPS = 120
 SHAPES = [(3, 2), (4,), ()]
 
 
-def agree(ours, theirs, what):
-    theirs = np.asarray(theirs)
-    scale = float(np.max(np.abs(theirs), initial=0.0))
-    np.testing.assert_allclose(np.asarray(ours), theirs, rtol=1e-6, atol=1e-6 * scale + 1e-12, err_msg=what)
+U = 2.0**-24  # float32 unit roundoff
+K = 8  # roundings per step in the longest update formula (centered RMSprop with momentum)
+
+
+def agree(ours, theirs, what, travel=None, steps=STEPS):
+    """ours == theirs within the float32 bound above; ``travel`` is sum |delta| per element (0 if unknown)."""
+    ours, theirs = np.asarray(ours, np.float64), np.asarray(theirs, np.float64)
+    travel = np.zeros_like(theirs) if travel is None else np.asarray(travel, np.float64)
+    bound = K * U * travel + steps * U * np.abs(theirs) + 1e-30
+    error = np.abs(ours - theirs)
+    worst = np.unravel_index(np.argmax(error / bound), error.shape) if error.ndim else ()
+    assert np.all(error <= bound), (
+        f"{what}: ours {ours[worst]!r} vs keras {theirs[worst]!r} differ by {error[worst]:.3g}, "
+        f"more than float32 rounding explains ({bound[worst]:.3g} after travelling {travel[worst]:.3g})"
+    )
+
+
+def _leaves(tree):
+    return tree if isinstance(tree, list) else [tree]
+
+
+class Travel:
+    """sum |x_t - x_(t-1)| for every array of the parameters and of each state slot, step by step."""
+
+    def __init__(self, params, state):
+        self.last = self._snapshot(params, state)
+        self.total = {key: np.zeros(np.shape(value)) for key, value in self.last.items()}
+
+    @staticmethod
+    def _snapshot(params, state):
+        found = {("params", i): np.asarray(p, np.float64) for i, p in enumerate(_leaves(params))}
+        for slot in state._fields[1:]:
+            if getattr(state, slot) is not None:
+                found.update({(slot, i): np.asarray(v, np.float64) for i, v in enumerate(_leaves(getattr(state, slot)))})
+        return found
+
+    def add(self, params, state):
+        now = self._snapshot(params, state)
+        for key, value in now.items():
+            self.total[key] += np.abs(value - self.last[key])
+        self.last = now
 
 
 def keras_slots(opt, name):
@@ -55,6 +105,7 @@ def run_both(name, ours_opt, keras_opt, seed, grad_fn=None):
     params = initial_params(seed)
     variables = [keras.Variable(p) for p in params]
     state = ours_opt.init(params)
+    travel = Travel(params, state)
     sequence = gradient_sequence(seed)
     for step in range(STEPS):
         ours_grads = grad_fn(params) if grad_fn else sequence[step]
@@ -62,9 +113,10 @@ def run_both(name, ours_opt, keras_opt, seed, grad_fn=None):
         updates, state = ours_opt.update(ours_grads, state)
         params = optimizers.apply_updates(params, updates)
         keras_opt.apply_gradients(zip(theirs_grads, variables))
+        travel.add(params, state)
         if step % 30 == 29 or step == STEPS - 1:
             for i, (p, v) in enumerate(zip(params, variables)):
-                agree(p, v.numpy(), f"{name}: params[{i}] after {step + 1} steps")
+                agree(p, v.numpy(), f"{name}: params[{i}] after {step + 1} steps", travel.total["params", i], step + 1)
             assert state.step == int(keras_opt.iterations.numpy())
             theirs = keras_slots(keras_opt, name)
             for slot in state._fields[1:]:
@@ -72,7 +124,7 @@ def run_both(name, ours_opt, keras_opt, seed, grad_fn=None):
                 if ours_slot is None:
                     continue
                 for i, (a, b) in enumerate(zip(ours_slot, theirs(slot))):
-                    agree(a, b, f"{name}: {slot}[{i}] after {step + 1} steps")
+                    agree(a, b, f"{name}: {slot}[{i}] after {step + 1} steps", travel.total[slot, i], step + 1)
     return state
 
 
@@ -147,7 +199,7 @@ def test_single_array_params_match_keras():
         updates, state = ours.update(grad, state)
         w = optimizers.apply_updates(w, updates)
         theirs.apply_gradients([(2 * variable.numpy(), variable)])
-    agree(w, variable.numpy(), "adam on one array")
+    agree(w, variable.numpy(), "adam on one array", travel=np.full(3, 3.0), steps=100)  # |w| <= 2 travels < 3
     assert isinstance(state.m, np.ndarray) and state.m.shape == (3,)
 
 
@@ -177,3 +229,21 @@ def test_trajectory_reports_divergence():
     run = optimizers.trajectory(optimizers.sgd(2.5), bowl.loss, bowl.grad, bowl.start, 1000)
     assert run.diverged and len(run.points) < 1000
     assert np.all(np.isfinite(run.losses))
+
+
+WRONG = [  # each a plausible slip; the float32 bound must reject every one
+    ("adam: epsilon 1e-7 vs 3e-7", "adam", dict(learning_rate=0.01),
+     lambda: keras.optimizers.Adam(0.01, epsilon=3e-7)),
+    ("sgd: rate off by 1e-4 relative", "sgd", dict(learning_rate=0.05, momentum=0.9),
+     lambda: keras.optimizers.SGD(0.05 * (1 + 1e-4), momentum=0.9)),
+    ("rmsprop: rho 0.9 vs 0.9001", "rmsprop", dict(learning_rate=0.01),
+     lambda: keras.optimizers.RMSprop(0.01, rho=0.9001)),
+    ("schedule one step ahead", "sgd", dict(learning_rate=schedules.exponential_decay(0.05, 10, 0.5)),
+     lambda: keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(0.05 * 0.5**0.1, 10, 0.5))),
+]
+
+
+@pytest.mark.parametrize("what, name, kwargs, keras_opt", WRONG, ids=[w[0] for w in WRONG])
+def test_the_tolerance_catches_a_wrong_formula(what, name, kwargs, keras_opt):
+    with pytest.raises(AssertionError, match="more than float32 rounding explains"):
+        run_both(name, OURS[name](**kwargs), keras_opt(), seed=0)
