@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROXY := hub/node_modules/.bin/configurable-http-proxy
+AXE := tools/node_modules/axe-core/axe.min.js
 
 # Keep TensorFlow's C++ start-up logging (oneDNN banner, info lines) out of kernels and tests.
 export TF_CPP_MIN_LOG_LEVEL := 3
@@ -20,6 +21,8 @@ $(STAMP): requirements.txt pyproject.toml tools/jupyterlab-overrides.json
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	# matplotlib's font list, built once here: else the first kernel to plot builds it, and under load says so on stderr
+	$(BIN)/python -c "import matplotlib.font_manager"
 	mkdir -p $(VENV)/share/jupyter/lab/settings
 	cp tools/jupyterlab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	touch $(STAMP)
@@ -32,12 +35,12 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: setup
 	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks
 
-test: setup lint $(PROXY)
+test: setup lint $(PROXY) $(AXE)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # For maintainers: the same suite beside a CPU-heavy process (one busy core, for at most an hour), to show that no
 # test depends on an idle machine. The burner is stopped when the suite ends, however it ends.
-test-under-load: setup lint $(PROXY)
+test-under-load: setup lint $(PROXY) $(AXE)
 	timeout 3600 sh -c 'while :; do :; done' & burner=$$!; \
 	trap 'kill $$burner 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python -m pytest -n 2 --dist loadfile
@@ -47,6 +50,11 @@ test-under-load: setup lint $(PROXY)
 $(PROXY): hub/package.json hub/package-lock.json
 	npm ci --prefix hub --no-audit --no-fund
 	touch $(PROXY)
+
+# axe-core, exactly as tools/package-lock.json pins it: tests/test_site.py checks every rendered page with it.
+$(AXE): tools/package.json tools/package-lock.json
+	npm ci --prefix tools --no-audit --no-fund
+	touch $(AXE)
 
 # A class on one server; settings are COURSE_HUB_* variables (hub/jupyterhub_config.py says which). A real class,
 # as root, with system users: sudo make hub COURSE_HUB_USERS="ana ben" COURSE_HUB_SSL_CERT=... COURSE_HUB_SSL_KEY=...
@@ -66,4 +74,4 @@ site: setup
 	$(BIN)/python tools/render_course.py --out build/site
 
 clean:
-	rm -rf $(VENV) build *.egg-info hub/node_modules
+	rm -rf $(VENV) build *.egg-info hub/node_modules tools/node_modules

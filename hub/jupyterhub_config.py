@@ -106,6 +106,30 @@ def learner_home(spawner) -> Path:
     return Path(pwd.getpwnam(spawner.user.name).pw_dir)
 
 
+def font_list() -> Path:
+    """matplotlib's list of this machine's fonts, built once for the hub (a few seconds, at the first spawn)."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    font_manager.fontManager  # noqa: B018 (loading it writes the list to the cache if it was missing)
+    return Path(matplotlib.get_cachedir()) / f"fontlist-v{font_manager.FontManager.__version__}.json"
+
+
+def course_files(home: Path):
+    """(source, target) for every file a learner gets: the course folders, and matplotlib's font list.
+
+    Without the font list, a learner's first plot waits 5-10 s while matplotlib lists the machine's fonts,
+    and under load it prints "Matplotlib is building the font cache" into the lesson.
+    """
+    for folder in COURSE_FOLDERS:
+        for source in sorted((COURSE / folder).rglob("*")):
+            relative = source.relative_to(COURSE)
+            if source.is_file() and not any(part.startswith(".") or part == "__pycache__" for part in relative.parts):
+                yield source, home / relative
+    fonts = font_list()
+    yield fonts, home / ".cache" / "matplotlib" / fonts.name
+
+
 def copy_course(spawner):
     """Give a learner their own copy of the lessons before their server starts.
 
@@ -118,23 +142,18 @@ def copy_course(spawner):
         entry = pwd.getpwnam(spawner.user.name)
         owner = (entry.pw_uid, entry.pw_gid)
     copied = 0
-    for folder in COURSE_FOLDERS:
-        for source in sorted((COURSE / folder).rglob("*")):
-            relative = source.relative_to(COURSE)
-            if not source.is_file() or any(part.startswith(".") or part == "__pycache__" for part in relative.parts):
-                continue
-            target = home / relative
-            if target.exists():
-                continue
-            for directory in [home, *(home / p for p in reversed(relative.parents[:-1]))]:
-                if not directory.exists():  # one level at a time, so each new folder gets its owner
-                    directory.mkdir()
-                    if owner:
-                        os.chown(directory, *owner)
-            shutil.copy(source, target)
-            if owner:
-                os.chown(target, *owner)
-            copied += 1
+    for source, target in course_files(home):
+        if target.exists():
+            continue
+        for directory in [home, *(home / p for p in reversed(target.relative_to(home).parents[:-1]))]:
+            if not directory.exists():  # one level at a time, so each new folder gets its owner
+                directory.mkdir()
+                if owner:
+                    os.chown(directory, *owner)
+        shutil.copy(source, target)
+        if owner:
+            os.chown(target, *owner)
+        copied += 1
     spawner.log.info("course: copied %d new file(s) into %s", copied, home)
 
 

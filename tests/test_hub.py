@@ -269,6 +269,8 @@ def test_each_learner_has_their_own_copy_of_the_course(hub, pages):
             for original in (ROOT / folder).glob("*.ipynb"):
                 assert (home / folder / original.name).read_bytes() == original.read_bytes()
         assert not (home / "solutions").exists(), "the answers stay with the instructor"
+        # matplotlib's font list comes with the course: the first plot need not wait for it (or print about it).
+        assert list((home / ".cache" / "matplotlib").glob("fontlist-v*.json"))
         # ... and the learner's server serves that copy.
         response = pages[name].request.get(f"{hub.base}/user/{name}/api/contents/notebooks")
         assert response.status == 200

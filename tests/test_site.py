@@ -2,6 +2,8 @@
 every page there, with its title, plots, widget snapshots and working links, nothing from the network; and a
 broken notebook stops the build without leaving a half-written site."""
 
+import json
+import os
 import re
 import subprocess
 import sys
@@ -13,6 +15,8 @@ from bs4 import BeautifulSoup
 from tests.nbrun import LESSONS, ROOT
 
 SCRIPT = ROOT / "tools" / "render_course.py"
+AXE = ROOT / "tools" / "node_modules" / "axe-core" / "axe.min.js"  # pinned in tools/package-lock.json
+AXE_RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 PNG = re.compile(r"^data:image/png;base64,")
 # Code cells that display a widget (a course explorer, lab or gallery, or the live training curve) or a figure.
 WIDGET_CELL = re.compile(r"_explorer\(|_lab\(|_gallery\(|(?<!plt)\.show\(\)")
@@ -137,3 +141,44 @@ def test_a_failing_cell_stops_the_build_and_names_it(tmp_path):
     assert [p.name for p in out.iterdir()] == ["index.html"]
     assert (out / "index.html").read_text() == "the last good build"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.ipynb", "site"]
+
+
+def _require_axe():
+    from tests.test_browser import CHROMIUM
+
+    missing = [str(path) for path in (CHROMIUM, AXE) if not path.exists()]
+    if missing:
+        reason = f"the accessibility check needs {' and '.join(missing)} (make test installs both)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + ": with CI=true it must run, not skip")
+        pytest.skip(reason)
+
+
+def test_every_page_passes_axe_core(site):
+    """Zero violations of WCAG 2.1 A/AA and axe's best practices on the index and every lesson, from file://."""
+    _require_axe()
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    found = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            for name in ["index.html"] + [f"{lesson.stem}.html" for lesson in LESSONS]:
+                page.goto((site / name).as_uri())
+                page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+                result = page.evaluate(
+                    "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}})).violations",
+                    AXE_RULES,
+                )
+                found[name] = [
+                    f"{v['id']} ({v['impact']}, {len(v['nodes'])}x): {v['help']}: "
+                    + "; ".join(node["target"][0] if node["target"] else "?" for node in v["nodes"][:3])
+                    for v in result
+                ]
+        finally:
+            browser.close()
+    assert {name: v for name, v in found.items() if v} == {}, json.dumps(found, indent=1)
+

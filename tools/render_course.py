@@ -55,6 +55,12 @@ TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {%- block extra_css -%}<style type="text/css">{{ resources.site_css }}</style>{%- endblock extra_css -%}
+{%- block data_png scoped -%}
+<div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
+<img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}"
+ alt="{{ output | get_metadata('alt', 'image/png') | escape_html }}">
+</div>
+{%- endblock data_png -%}
 {%- block body_header -%}{{ super() }}
 <nav class="course-nav"><a href="index.html">{{ resources.course_title | e }}</a> · all lessons</nav>
 {%- endblock body_header -%}
@@ -62,6 +68,19 @@ TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 
 SITE_CSS = """
 body { --jp-content-font-size1: 16px; --jp-code-font-size: 14px; }
+/* Code colours with at least 4.5:1 contrast on the cell background (#f5f5f5), WCAG AA; JupyterLab's own
+   comment, number, operator, atom and bracket colours fall short of it. */
+:root {
+  --jp-mirror-editor-keyword-color: #006e00; --jp-mirror-editor-atom-color: #4b4bd6;
+  --jp-mirror-editor-number-color: #006a00; --jp-mirror-editor-variable-3-color: #006b44;
+  --jp-mirror-editor-operator-color: #7a1fd1; --jp-mirror-editor-meta-color: #7a1fd1;
+  --jp-mirror-editor-comment-color: #3b6b6b; --jp-mirror-editor-builtin-color: #006e00;
+  --jp-mirror-editor-bracket-color: #6b6b55; --jp-mirror-editor-quote-color: #006e00;
+  --jp-mirror-editor-error-color: #c00000; --jp-mirror-editor-hr-color: #595959;
+}
+/* Links in running text are underlined, not told apart by colour alone. */
+.jp-RenderedHTMLCommon a:link, .jp-RenderedHTMLCommon a:visited, .course-index a, .course-widget-note a {
+  text-decoration: underline; }
 main, .course-index { max-width: 1100px; margin: 0 auto; padding: 0 1em; }
 math { font-family: "STIX Two Math", "Cambria Math", "Latin Modern Math", math; font-size: 1.08em; }
 math[display="block"] { margin: 0.6em 0; }
@@ -294,7 +313,7 @@ body {{ font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; l
 </style>
 </head>
 <body>
-<div class="course-index">
+<main class="course-index">
 <h1>{html.escape(COURSE_TITLE)}</h1>
 <p>An interactive Jupyter course on how neural networks learn: loss functions, cross-entropy, gradient descent,
 optimizers, learning-rate schedules and the full training loop, in TensorFlow/Keras 3 and numpy.</p>
@@ -306,7 +325,7 @@ environment too.</p>
 {listing}
 </ol>
 <p class="build">{html.escape(info)}</p>
-</div>
+</main>
 </body>
 </html>
 """
