@@ -3,8 +3,11 @@
 ``solutions/NN_name.ipynb`` holds the full answers between ``### BEGIN SOLUTION`` and
 ``### END SOLUTION`` lines, in cells marked with nbgrader's metadata
 (``{"nbgrader": {"solution": true, "grade_id": ..., ...}}``). Building replaces each such
-block with a stub that raises ``NotImplementedError`` carrying a one-line hint (taken from
-a ``### HINT: ...`` line at the top of the block) and clears every output::
+block with the stub nbgrader's ``generate_assignment`` writes, ``# YOUR CODE HERE`` and a bare
+``raise NotImplementedError()`` (no hint: anything inside the block would give the answer away,
+and nbgrader drops it anyway), clears every output, and marks every locked cell
+``editable: false`` and ``deletable: false`` so JupyterLab protects it. Hints live in
+:mod:`course_utils.checks.hints`, outside the notebooks, and are asked for with ``hint("name")``::
 
     python -m course_utils.homework build     # write exercises/ from solutions/
     python -m course_utils.homework check     # exit 1 if exercises/ is out of date
@@ -14,15 +17,14 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import sys
 from pathlib import Path
 
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-BEGIN, END, HINT = "### BEGIN SOLUTION", "### END SOLUTION", "### HINT:"
-_DEFAULT_HINT = "write your answer here"
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+STUB = ["# YOUR CODE HERE", "raise NotImplementedError()"]
 
 
 class SolutionMarkerError(ValueError):
@@ -30,32 +32,36 @@ class SolutionMarkerError(ValueError):
 
 
 def strip_solutions(source: str, where: str = "cell") -> str:
-    """Replace every solution block in ``source`` with a stub raising ``NotImplementedError``.
+    """Replace every solution block in ``source`` with nbgrader's stub, ``raise NotImplementedError()``.
 
     Example:
         >>> print(strip_solutions('''def f(x):
+        ...     "Twice x."
         ...     ### BEGIN SOLUTION
-        ...     ### HINT: double it
         ...     return 2 * x
         ...     ### END SOLUTION'''))
         def f(x):
+            "Twice x."
             # YOUR CODE HERE
-            raise NotImplementedError("double it")
+            raise NotImplementedError()
     """
-    out, inside, hint, indent = [], False, _DEFAULT_HINT, ""
+    out, inside, indent = [], False, ""
     for number, line in enumerate(source.splitlines(), start=1):
         stripped = line.strip()
         if stripped == BEGIN:
             if inside:
                 raise SolutionMarkerError(f"{where}, line {number}: {BEGIN} inside another solution block")
-            inside, hint, indent = True, _DEFAULT_HINT, line[: len(line) - len(line.lstrip())]
+            inside, indent = True, line[: len(line) - len(line.lstrip())]
         elif stripped == END:
             if not inside:
                 raise SolutionMarkerError(f"{where}, line {number}: {END} without a {BEGIN}")
-            out += [f"{indent}# YOUR CODE HERE", f"{indent}raise NotImplementedError({json.dumps(hint)})"]
+            out += [indent + text for text in STUB]
             inside = False
-        elif inside and stripped.startswith(HINT):
-            hint = stripped[len(HINT) :].strip()
+        elif stripped.startswith("### HINT"):
+            raise SolutionMarkerError(
+                f"{where}, line {number}: hints are no longer written in the notebook (they would give the answer "
+                "away, and nbgrader drops them): put them in course_utils/checks/hints.py"
+            )
         elif not inside:
             out.append(line)
     if inside:
@@ -76,6 +82,9 @@ def build_exercise(solution: nbformat.NotebookNode, name: str = "notebook") -> n
             cell.metadata.pop("execution", None)
             if meta.get("solution"):
                 cell.source = strip_solutions(cell.source, f"{name} cell {index}")
+        if meta.get("locked"):  # JupyterLab then refuses to change or delete it (nbgrader adds the same)
+            cell.metadata["editable"] = False
+            cell.metadata["deletable"] = False
     return nb
 
 

@@ -31,8 +31,20 @@ def logits_reference(labels, logits):
     return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.cast(labels, tf.float32), logits=logits))
 
 
-def clip(p):
-    return np.clip(p, EPS, 1 - EPS)
+def clip(p, eps=EPS):
+    return np.clip(p, eps, 1 - eps)
+
+
+def huber_python_if(y_true, y_pred, delta=1.0):
+    """Works on one number only: a Python `if` on an array."""
+    e = abs(y_pred - y_true)
+    return np.mean(0.5 * e**2 if e <= delta else delta * e - 0.5 * delta**2, -1)
+
+
+def huber_signed(y_true, y_pred, delta=1.0):
+    """Huber without the absolute value: a large negative error is treated as a small one."""
+    e = y_pred - y_true
+    return np.mean(np.where(e <= delta, 0.5 * e**2, delta * e - 0.5 * delta**2), -1)
 
 
 CASES = {
@@ -44,44 +56,60 @@ CASES = {
         (lambda t, p: np.sqrt(np.mean((t - p) ** 2, -1)), "RMSE"),
         (lambda t, p: np.mean(t - p, -1), "cancel"),
         (lambda t, p: np.mean((t - p) ** 2, 0), "shape"),
+        (lambda t, p: np.mean(t - p, -1) ** 2, "squared the mean"),
     ]),
     "mae": (check_mae, losses.mae, [
         (lambda t, p: np.mean((t - p) ** 2, -1), "MSE"),
         (lambda t, p: np.sum(np.abs(t - p), -1), "summed"),
         (lambda t, p: np.abs(np.mean(t - p, -1)), "absolute value of the mean"),
+        (lambda t, p: np.mean(t - p, -1), "forgot the absolute value"),
+        (lambda t, p: np.mean(p - t, -1), "forgot the absolute value"),
     ]),
     "huber": (check_huber, losses.huber, [
         (lambda t, p, delta=1.0: np.mean(np.where(np.abs(p - t) <= delta, 0.5 * (p - t) ** 2, delta * np.abs(p - t)), -1),
          "0.5 * delta**2"),
         (lambda t, p, delta=1.0: np.mean(0.5 * (p - t) ** 2, -1), "linear"),
-        (lambda t, p, delta=1.0: losses.huber(t, p, 1.0), "not right"),  # ignores delta
+        (lambda t, p, delta=1.0: losses.huber(t, p, 1.0), "ignored the delta"),
+        (huber_signed, "NEGATIVE error"),
+        (huber_python_if, "must accept arrays"),
+        (lambda t, p, delta=1.0: np.mean(np.where(np.abs(p - t) <= delta, (p - t) ** 2,
+                                                  delta * np.abs(p - t) - 0.5 * delta**2), -1), "forgot the 0.5"),
+        (lambda t, p, delta=1.0: np.sum(np.where(np.abs(p - t) <= delta, 0.5 * (p - t) ** 2,
+                                                 delta * np.abs(p - t) - 0.5 * delta**2), -1), "summed"),
     ]),
     "under_penalty_mse": (check_under_penalty_mse, under_reference, [
         (lambda t, p, under_weight=3.0: losses.asymmetric_mse(t, p, under_weight), "OVER"),
         (lambda t, p, under_weight=3.0: np.mean((t - p) ** 2, -1), "plain MSE"),
         (lambda t, p, under_weight=3.0: np.mean(under_weight * (t - p) ** 2, -1), "every error"),
+        (lambda t, p, under_weight=3.0: np.sum(np.where(p < t, under_weight, 1.0) * (t - p) ** 2, -1), "summed"),
     ]),
     "binary_crossentropy": (check_binary_crossentropy, losses.binary_crossentropy, [
         (lambda t, p: np.mean(-(t * np.log(p) + (1 - t) * np.log(1 - p)), -1), "NaN or inf"),  # no clipping
         (lambda t, p: np.mean(-(t * np.log(clip(p))), -1), "(1 - y)"),
         (lambda t, p: np.sum(-(t * np.log(clip(p)) + (1 - t) * np.log(1 - clip(p))), -1), "summed"),
         (lambda t, p: np.mean(t * np.log(clip(p)) + (1 - t) * np.log(1 - clip(p)), -1), "sign"),
+        (lambda t, p: np.mean(-(t * np.log(clip(p, 1e-15)) + (1 - t) * np.log(1 - clip(p, 1e-15))), -1),
+         "smaller number than Keras"),
+        (lambda t, p: np.mean(-(t * np.log10(clip(p)) + (1 - t) * np.log10(1 - clip(p))), -1), "log base 10"),
     ]),
     "categorical_crossentropy": (check_categorical_crossentropy, losses.categorical_crossentropy, [
         (lambda t, p: -np.sum(t * np.log(p), -1), "NaN or inf"),  # no clipping
         (lambda t, p: np.mean(-t * np.log(clip(p)), -1), "SUMS"),
         (lambda t, p: -np.sum(np.log(clip(p)), -1), "true class"),
+        (lambda t, p: np.sum(t * np.log(clip(p)), -1), "sign is flipped"),
+        (lambda t, p: -np.sum(t * np.log(clip(p, 1e-15)), -1), "smaller number than Keras"),
     ]),
     "hinge": (check_hinge, losses.hinge, [
         (lambda t, p: np.mean(1 - t * p, -1), "max(0"),
         (lambda t, p: np.sum(np.maximum(0, 1 - t * p), -1), "summed"),
         (lambda t, p: np.mean(np.maximum(0, 1 + t * p), -1), "1 - y"),
+        (lambda t, p: np.mean(np.maximum(0, -t * p), -1), "without the 1"),
     ]),
     "logits_objective": (check_logits_objective, logits_reference, [
         (lambda labels, z: tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.cast(labels, tf.float32), logits=z)),
          "MEAN"),
         (lambda labels, z: tf.reduce_mean(-(tf.cast(labels, tf.float32) * tf.math.log(tf.sigmoid(z))
-                                       + (1 - tf.cast(labels, tf.float32)) * tf.math.log(1 - tf.sigmoid(z)))), "not right"),
+                                       + (1 - tf.cast(labels, tf.float32)) * tf.math.log(1 - tf.sigmoid(z)))), "sigmoid then log"),
         (lambda labels, z: tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.cast(labels, tf.float32), logits=z), "shape"),
         (lambda labels, z: logits_reference(labels, z).numpy(), "TensorFlow tensor"),
     ]),

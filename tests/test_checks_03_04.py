@@ -197,6 +197,28 @@ def adam_eps_inside(grad, m, v, step, learning_rate, beta_1=0.9, beta_2=0.999, e
     return -alpha * m / np.sqrt(v + epsilon), m, v
 
 
+def rms_with(v_new=None, divide_by_old=False, root=True):
+    """RMSprop with one typical mistake."""
+    def update(grad, velocity, learning_rate, rho=0.9, epsilon=1e-7):
+        new = v_new(grad, velocity, rho) if v_new else rho * velocity + (1 - rho) * grad**2
+        under = velocity if divide_by_old else new
+        scale = np.sqrt(under + epsilon) if root else under + epsilon
+        return -learning_rate * grad / scale, new
+    return update
+
+
+def adam_with(m_new=None, v_new=None, alpha=None, use_old=False):
+    """Adam with one typical mistake."""
+    def update(grad, m, v, step, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        t = step + 1
+        m1 = m_new(grad, m, beta_1) if m_new else beta_1 * m + (1 - beta_1) * grad
+        v1 = v_new(grad, v, beta_1, beta_2) if v_new else beta_2 * v + (1 - beta_2) * grad**2
+        a = alpha(learning_rate, beta_1, beta_2, t) if alpha else learning_rate * np.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        mu, nu = (m, v) if use_old else (m1, v1)
+        return -a * mu / (np.sqrt(nu) + epsilon), m1, v1
+    return update
+
+
 def final_loss_diverged_ignored(optimizer, surface, num_steps):
     return float(optimizers.trajectory(optimizer, surface.loss, surface.grad, surface.start, num_steps).losses[-1])
 
@@ -240,6 +262,10 @@ CASES = {
         (lambda w, b, x, y: (mse_gradient(w, b, x, y)[0], 0.0), "forgot db"),
         (lambda w, b, x, y: mse_gradient(w, b, x, y)[0], "2 values"),
         (lambda w, b, x, y: (2 * (x @ w + b - y) / len(y), 2 * np.mean(x @ w + b - y)), "one per weight"),
+        (lambda w, b, x, y: (x.T @ (x @ w + b - y), np.mean(x @ w + b - y)), "summed over the samples and forgot"),
+        (lambda w, b, x, y: (mse_gradient(w, b, x, y)[0], 2 * np.sum(x @ w + b - y)), "db is a sum"),
+        (lambda w, b, x, y: (mse_gradient(w, b, x, y)[0], -mse_gradient(w, b, x, y)[1]), "sign of db"),
+        (lambda w, b, x, y: (mse_gradient(w, b, x, y)[0], np.mean(x @ w + b - y)), "factor 2 from the square in db"),
     ]),
     "gradient_descent": (check_gradient_descent, gradient_descent, [
         (gd_uphill, "UPHILL"),
@@ -256,6 +282,8 @@ CASES = {
         (fit_sequential, "same point"),
         (lambda x, y, lr, n: fit_linear(x, y, -lr, n), "uphill"),
         (lambda x, y, lr, n: fit_linear(x, y, lr, n)[0], "2 values"),
+        (lambda x, y, lr, n: fit_linear(x, y, lr, n + 1), "one step too many"),
+        (lambda x, y, lr, n: (np.zeros(x.shape[1]), fit_linear(x, y, lr, n)[1]), "w did not move"),
     ]),
     "sgd_momentum_update": (check_sgd_momentum_update, sgd_momentum_update, [
         (momentum_pytorch, "PyTorch"),
@@ -264,6 +292,10 @@ CASES = {
         (lambda g, v, lr, mu: (mu * v - lr * g, v), "old velocity"),
         (lambda g, v, lr, mu: mu * v - lr * g, "2 values"),
         (lambda g, v, lr, mu: (v, mu * v - lr * g), "OLD velocity"),
+        (lambda g, v, lr, mu: (-lr * (mu * v + g), mu * v - lr * g), "PyTorch's form, -learning_rate"),
+        (lambda g, v, lr, mu: (mu * v - lr * g, mu * v - g), "PyTorch's velocity with a minus sign"),
+        (lambda g, v, lr, mu: (mu * v - lr * g, mu * v + lr * g), "sign is flipped: velocity ="),
+        (lambda g, v, lr, mu: (-lr * g, mu * v - lr * g), "ignores the velocity"),
     ]),
     "rmsprop_update": (check_rmsprop_update, rmsprop_update, [
         (lambda g, v, lr, rho=0.9, epsilon=1e-7: (
@@ -276,6 +308,10 @@ CASES = {
             rmsprop_update(g, v, lr, rho, epsilon))), "sign"),
         (lambda g, v, lr, rho=0.9, epsilon=1e-7: rmsprop_update(g, v, lr)
          if (rho, epsilon) != (0.9, 1e-7) else rmsprop_update(g, v, lr, rho, epsilon), "ignored"),
+        (rms_with(v_new=lambda g, v, rho: (1 - rho) * v + rho * g**2), "swapped"),
+        (rms_with(divide_by_old=True), "OLD velocity"),
+        (rms_with(root=False), "square root"),
+        (lambda g, v, lr, rho=0.9, epsilon=1e-7: (rmsprop_update(g, v, lr, rho, epsilon)[0], v), "old velocity unchanged"),
     ]),
     "adam_update": (check_adam_update, adam_update, [
         (adam_no_correction, "bias correction"),
@@ -287,12 +323,22 @@ CASES = {
             adam_update(g, m, v, step, lr, beta_1, beta_2, epsilon)[0], m, v), "old m"),
         (lambda *a, **k: adam_update(*a, **k)[:2], "3 values"),
         (lambda g, m, v, step, lr, **k: adam_update(g, m, v, step, lr), "ignored"),
+        (adam_with(m_new=lambda g, m, b1: (1 - b1) * m + b1 * g), "beta_1 and (1 - beta_1) are swapped"),
+        (adam_with(m_new=lambda g, m, b1: b1 * m + g), "forgot (1 - beta_1)"),
+        (adam_with(v_new=lambda g, v, b1, b2: b2 * v + g**2), "forgot (1 - beta_2)"),
+        (adam_with(v_new=lambda g, v, b1, b2: b2 * v + (1 - b2) * g), "SQUARED"),
+        (adam_with(v_new=lambda g, v, b1, b2: b1 * v + (1 - b1) * g**2), "used beta_1 for v"),
+        (adam_with(alpha=lambda lr, b1, b2, t: lr / (1 - b1**t)), "needs both parts"),
+        (adam_with(use_old=True), "OLD m and v"),
+        (lambda g, m, v, step, lr, **k: (adam_update(g, m, v, step, lr, **k)[0], adam_update(g, m, v, step, lr, **k)[1],
+                                          v), "old v unchanged"),
     ]),
     "final_loss": (check_final_loss, final_loss, [
         (final_loss_diverged_ignored, "diverged"),
         (final_loss_first, "START"),
         (final_loss_extra_step, "one step too many"),
         (lambda opt, s, n: float("inf"), "did not diverge"),
+        (lambda opt, s, n: final_loss(opt, s, max(n - 1, 0)), "one step too few"),
     ]),
     "best_learning_rate": (check_best_learning_rate, best_learning_rate, [
         (best_lr_loss, "LOSS"),

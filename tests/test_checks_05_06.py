@@ -1,6 +1,8 @@
 """Checks of exercises 05-06: the case tables (reference, typical wrong answers) that test_check_honesty.py
 runs, and the tests specific to these checks (wrong types, edge cases never revealed, ...)."""
 
+import math
+
 import keras
 import numpy as np
 import pytest
@@ -53,7 +55,28 @@ def piecewise_loop(step, boundaries, values):
     return values[-1]
 
 
-def cosine_with(step, warmup, peak, decay, alpha=0.0, *, offset=True, clamp=True, absolute_alpha=False, half=0.5):
+def exponential_math_floor(step, initial, decay_steps, rate, staircase=False):
+    """Works for one step only: math.floor takes one number."""
+    exponent = step / decay_steps
+    if staircase:
+        exponent = math.floor(exponent)
+    return initial * rate**exponent
+
+
+def exponential_python_if(step, initial, decay_steps, rate, staircase=False):
+    """Works for one step only: a Python `if` on the step."""
+    if step < decay_steps and staircase:
+        return initial
+    return initial * rate ** (np.floor(step / decay_steps) if staircase else step / decay_steps)
+
+
+def cosine_keras(step, warmup, peak, decay, alpha=0.0):
+    """Keras' own schedule in the numpy exercise."""
+    return keras.optimizers.schedules.CosineDecay(0.0, decay, alpha, warmup_target=peak, warmup_steps=warmup)(step)
+
+
+def cosine_with(step, warmup, peak, decay, alpha=0.0, *, offset=True, clamp=True, absolute_alpha=False, half=0.5,
+                ramp_shift=0):
     s = np.asarray(step, dtype=float)
     t = (s - warmup if offset else s) / decay
     t = np.minimum(t, 1.0) if clamp else t
@@ -61,7 +84,7 @@ def cosine_with(step, warmup, peak, decay, alpha=0.0, *, offset=True, clamp=True
         after = (peak - alpha) * half * (1 + np.cos(np.pi * t)) + alpha
     else:
         after = peak * ((1 - alpha) * half * (1 + np.cos(np.pi * t)) + alpha)
-    return np.where(s < warmup, peak * s / warmup, after)
+    return np.where(s < warmup, peak * np.minimum((s + ramp_shift) / warmup, 1.0), after)
 
 
 def batches_with(x, y, size, *, drop_last=False, extra=0, shuffle=False, y_shift=0, columns=False):
@@ -87,18 +110,29 @@ CASES = {
         (lambda step, lr, ds, r, staircase=False: lr * r ** np.asarray(step, dtype=float), "once every"),
         (lambda step, lr, ds, r, staircase=False: lr * r ** (np.round(np.asarray(step) / ds) if staircase
                                                              else np.asarray(step) / ds), "DOWN"),
+        (lambda step, lr, ds, r, staircase=False: lr * r ** (np.ceil(np.asarray(step) / ds) if staircase
+                                                             else np.asarray(step) / ds), "not up"),
+        (lambda step, lr, ds, r, staircase=False: lr * r ** (np.floor((np.asarray(step) + 1) / ds) if staircase
+                                                             else (np.asarray(step) + 1) / ds), "off by one"),
+        (lambda step, lr, ds, r, staircase=False: lr * r * (np.floor(np.asarray(step) / ds) if staircase
+                                                            else np.asarray(step) / ds), "is a power"),
+        (exponential_math_floor, "must accept arrays"),
+        (exponential_python_if, "must accept arrays"),
     ]),
     "piecewise_constant": (check_piecewise_constant, piecewise_reference, [
         (lambda step, b, v: np.asarray(v)[np.searchsorted(b, step, side="right")], "EARLIER"),
         (lambda step, b, v: np.asarray(v)[np.minimum(np.searchsorted(b, step), len(b) - 1)], "values[-1]"),
         (lambda step, b, v: np.asarray(v)[np.searchsorted(b, step) - 1], "one too low"),
         (piecewise_loop, "Python `if`"),
+        (lambda step, b, v: np.asarray(v)[np.minimum(np.searchsorted(b, step) + 1, len(b))], "one too high"),
     ]),
     "warmup_cosine": (check_warmup_cosine, cosine_reference, [
         (lambda *a, alpha=0.0: cosine_with(*a, alpha, offset=False), "AFTER the warmup"),
         (lambda *a, alpha=0.0: cosine_with(*a, alpha, clamp=False), "climbs back up"),
         (lambda *a, alpha=0.0: cosine_with(*a, alpha, absolute_alpha=True), "FRACTION"),
         (lambda *a, alpha=0.0: cosine_with(*a, alpha, half=1.0), "left out the 0.5"),
+        (lambda *a, alpha=0.0: cosine_with(*a, alpha, ramp_shift=1), "ramps from 0"),
+        (cosine_keras, "Keras schedule"),
     ]),
     "make_batches": (check_make_batches, batches_reference, [
         (lambda x, y, b: batches_with(x, y, b, drop_last=True), "dropped the last"),
@@ -114,6 +148,8 @@ CASES = {
         (lambda labels, k: one_hot_reference(labels, int(np.max(labels)) + 1), "labels.max()"),
         (lambda labels, k: tf.one_hot(np.asarray(labels).astype(int), k), "TensorFlow tensor"),
         (lambda labels, k: np.asarray(labels), "one number per label"),
+        (lambda labels, k: np.eye(k)[(np.asarray(labels).astype(int) - 1) % k], "counting from 0"),
+        (lambda labels, k: 1 - one_hot_reference(labels, k), "all zeros except"),
     ]),
 }
 
@@ -182,11 +218,21 @@ def warmup_variant(call=None, get_config=None):
     return type("WarmupSchedule", (WarmupReference,), namespace)
 
 
-def _ramp(self, step, clamp=True, shift=0.0, use_initial=True):
-    fraction = (ops.cast(step, "float32") + shift) / self.warmup_steps
+def _ramp(self, step, clamp=True, shift=0.0, use_initial=True, divisor_shift=0.0):
+    fraction = (ops.cast(step, "float32") + shift) / (self.warmup_steps + divisor_shift)
     fraction = ops.minimum(fraction, 1.0) if clamp else fraction
     start = self.initial_learning_rate if use_initial else 0.0
     return start + (self.target_learning_rate - start) * fraction
+
+
+def _integer_division(self, step):
+    fraction = ops.minimum(ops.cast(step // self.warmup_steps, "float32"), 1.0)
+    return self.initial_learning_rate + (self.target_learning_rate - self.initial_learning_rate) * fraction
+
+
+def _climbs_by_target(self, step):
+    fraction = ops.minimum(ops.cast(step, "float32") / self.warmup_steps, 1.0)
+    return self.initial_learning_rate + self.target_learning_rate * fraction
 
 
 def _python_if(self, step):
@@ -220,6 +266,9 @@ WARMUP_MUTANTS = [
     (warmup_variant(call=lambda self, step: _ramp(self, step, use_initial=False)), "ignored initial_learning_rate"),
     (warmup_variant(call=lambda self, step: _ramp(self, step, shift=1.0)), "off by one"),
     (warmup_variant(call=_python_if), "inside model.fit"),
+    (warmup_variant(call=lambda self, step: _ramp(self, step, divisor_shift=-1.0)), "one step earlier"),
+    (warmup_variant(call=_integer_division), "integer division"),
+    (warmup_variant(call=_climbs_by_target), "climbs by (target - initial)"),
     (warmup_variant(call=_numpy), "keras.ops"),
     (warmup_variant(call=_no_cast), "keras.ops.cast"),
     (warmup_variant(get_config=lambda self: {"warmup_steps": self.warmup_steps,
@@ -300,6 +349,11 @@ def train_step_reference(model, optimizer, x, y):
     return step_with(model, optimizer, x, y)
 
 
+def loss_after_the_update(model, optimizer, x, y):
+    step_with(model, optimizer, x, y)
+    return ops.mean(keras.losses.sparse_categorical_crossentropy(y, model(x)))
+
+
 TRAIN_STEP_MUTANTS = [
     (lambda m, o, x, y: step_with(m, o, x, y, apply=False), "did not change"),
     (lambda m, o, x, y: step_with(m, o, x, y, inside=False), "inside the"),
@@ -309,6 +363,7 @@ TRAIN_STEP_MUTANTS = [
     (lambda m, o, x, y: step_with(m, o, x, y, reduce=lambda v: v), "average over the batch"),
     (lambda m, o, x, y: -step_with(m, o, x, y), "negative"),
     (lambda m, o, x, y: None, "return"),
+    (loss_after_the_update, "before the update"),
 ]
 
 

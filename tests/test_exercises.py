@@ -1,10 +1,14 @@
 """The exercise notebooks: in sync with solutions/, nbgrader-shaped, and honest under nbval.
 
 * every solution notebook passes under ``pytest --nbval-lax``;
-* every unfilled exercise notebook fails exactly at its check cells (and nothing else errors).
+* every unfilled exercise notebook fails exactly at its check cells (and nothing else errors);
+* a stub gives nothing of the solution away: nbgrader's bare ``raise NotImplementedError()``;
+* every exercise has at least three graduated hints, reachable with ``hint("name")`` from the setup cell;
+* locked cells are locked in JupyterLab too (``editable``/``deletable`` false).
 """
 
 import json
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -13,7 +17,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import course_utils.checks as check_functions
 from course_utils import homework
+from course_utils.checks.hints import HINTS
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
@@ -65,7 +71,11 @@ def test_notebook_shape(path):
         after = nb.cells[s + 1]
         assert nbgrader(after).get("grade") and nbgrader(after).get("locked"), f"cell {s} needs a check cell after it"
         assert nbgrader(after).get("points", 0) > 0
-        assert "### BEGIN SOLUTION" in nb.cells[s].source and "### HINT:" in nb.cells[s].source
+        assert "### BEGIN SOLUTION" in nb.cells[s].source and "### HINT" not in nb.cells[s].source
+        name = nb.cells[s].id  # the function or class the exercise asks for
+        assert len(HINTS.get(name, ())) >= 3, f"{name}: every exercise needs at least three hints in checks/hints.py"
+        check_name = re.match(r"(check_\w+)\(", after.source).group(1)
+        assert getattr(check_functions, check_name).exercise == name, f"{check_name} must count the hints of {name}"
     for c in nb.cells:
         meta = nbgrader(c)
         assert meta.get("schema_version") == 3 and {"grade", "grade_id", "locked", "solution"} <= set(meta)
@@ -74,6 +84,73 @@ def test_notebook_shape(path):
     intro = nb.cells[0].source
     assert f"pytest --nbval-lax exercises/{path.name}" in intro
     assert f"../notebooks/{path.name}" in intro
+    assert 'hint("' in intro and "raise NotImplementedError()" in intro
+    setup = next(c for c in nb.cells if c.id == "setup")
+    assert "from course_utils.checks import hint" in setup.source
+
+
+def solution_lines(source: str) -> list[str]:
+    """The code lines between the solution markers (the answer itself)."""
+    lines, inside = [], False
+    for line in source.splitlines():
+        if line.strip() == "### BEGIN SOLUTION":
+            inside = True
+        elif line.strip() == "### END SOLUTION":
+            inside = False
+        elif inside and line.strip():
+            lines.append(line.strip())
+    return lines
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.stem)
+def test_stubs_give_nothing_of_the_solution_away(path):
+    solution = nbformat.read(path, as_version=4)
+    exercise = nbformat.read(ROOT / "exercises" / path.name, as_version=4)
+    for cell, stubbed in zip(solution.cells, exercise.cells):
+        assert cell.id == stubbed.id
+        if not nbgrader(cell).get("solution"):
+            assert stubbed.source == cell.source
+            continue
+        for line in solution_lines(cell.source):
+            assert line not in stubbed.source, f"{cell.id}: the stub shows the solution's line {line!r}"
+        raises = re.findall(r"raise NotImplementedError\((.*)\)", stubbed.source)
+        assert raises and all(message == "" for message in raises), f"{cell.id}: {stubbed.source}"
+        assert stubbed.source.count("# YOUR CODE HERE") == len(raises)
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.stem)
+def test_hints_are_not_the_solution(path):
+    """The hints say what to do in words; none of them holds a line of the model answer."""
+    for cell in nbformat.read(path, as_version=4).cells:
+        if nbgrader(cell).get("solution"):
+            for line in solution_lines(cell.source):
+                for text in HINTS[cell.id]:
+                    assert line not in text, f"a hint of {cell.id} holds the solution's line {line!r}"
+
+
+def test_every_exercise_has_hints_and_every_hint_an_exercise():
+    names = [c.id for path in SOLUTIONS for c in nbformat.read(path, as_version=4).cells if nbgrader(c).get("solution")]
+    assert sorted(names) == sorted(HINTS)
+    assert all(len(set(texts)) == len(texts) >= 3 for texts in HINTS.values())
+
+
+def test_the_stub_is_nbgraders():
+    """What homework writes is what nbgrader's generate_assignment writes: no message, no hint."""
+    source = "def f(x):\n    \"Twice x.\"\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"
+    assert homework.strip_solutions(source) == (
+        "def f(x):\n    \"Twice x.\"\n    # YOUR CODE HERE\n    raise NotImplementedError()")
+    with pytest.raises(homework.SolutionMarkerError, match="hints.py"):
+        homework.strip_solutions("### BEGIN SOLUTION\n### HINT: double it\nreturn 2 * x\n### END SOLUTION")
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.stem)
+def test_locked_cells_cannot_be_edited_or_deleted_in_jupyterlab(path):
+    exercise = nbformat.read(ROOT / "exercises" / path.name, as_version=4)
+    for cell in exercise.cells:
+        if nbgrader(cell).get("locked"):
+            assert cell.metadata.get("editable") is False and cell.metadata.get("deletable") is False, cell.id
+        else:
+            assert cell.metadata.get("editable", True) and cell.metadata.get("deletable", True), cell.id
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.stem)

@@ -1,7 +1,9 @@
 """Exercise checks: each ``check_*`` runs the learner's code on fresh inputs and explains any mistake.
 
-A check prints one line when it passes and raises :class:`CheckFailed` (an ``AssertionError``)
-with the input, the expected and the received value, and a hint, when it does not.
+A check prints one line when it passes (with how many hints were used) and raises :class:`CheckFailed`
+(an ``AssertionError``) with the input, the expected and the received value, the one hint about the
+typical mistake it recognised, and how to ask for the next graduated hint, when it does not.
+``hint("mse")`` shows an exercise's next hint (:mod:`course_utils.checks.hints`).
 """
 
 from course_utils.checks.descent import (
@@ -16,6 +18,7 @@ from course_utils.checks.descent import (
     check_sgd_momentum_update,
 )
 from course_utils.checks.engine import CheckFailed
+from course_utils.checks.hints import hint
 from course_utils.checks.losses import (
     check_binary_crossentropy,
     check_categorical_crossentropy,
@@ -66,4 +69,5 @@ __all__ = [
     "check_under_penalty_mse",
     "check_warmup_cosine",
     "check_warmup_schedule",
+    "hint",
 ]

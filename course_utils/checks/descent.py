@@ -10,7 +10,18 @@ from __future__ import annotations
 import numpy as np
 
 from course_utils import optimizers, surfaces
-from course_utils.checks.engine import CheckFailed, call, compare, fresh_rng, numbers, passed, show
+from course_utils.checks.engine import (
+    CheckFailed,
+    call,
+    compare,
+    exercise,
+    fail,
+    failing,
+    fresh_rng,
+    numbers,
+    passed,
+    show,
+)
 
 
 class _Described:
@@ -72,14 +83,8 @@ def _compare(name, got, expected, inputs, mistakes=(), *, nonfinite_hint=None, s
     finite = expected[np.isfinite(expected)]
     atol = scale_atol * float(np.max(np.abs(finite))) if finite.size else 0.0
     atol = max(atol, atol_floor)
-    if nonfinite_hint and not np.all(np.isfinite(got)) and np.all(np.isfinite(expected)):
-        lines = [f"{name} is not right yet."]
-        lines += [f"input     {key} = {show(value)}" for key, value in inputs.items()]
-        if show_expected:
-            lines.append(f"expected  {show(expected)}")
-        lines += [f"got       {show(np.asarray(got))}", f"hint      {nonfinite_hint}"]
-        raise CheckFailed("\n".join(lines))
-    compare(name, got, expected, inputs, mistakes, show_expected=show_expected, rtol=rtol, atol=atol)
+    compare(name, got, expected, inputs, mistakes, show_expected=show_expected, rtol=rtol, atol=atol,
+            nonfinite_hint=nonfinite_hint)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -110,6 +115,7 @@ def _central(f, x, eps, two=2.0, forward=False):
     return grad
 
 
+@exercise("numerical_gradient")
 def check_numerical_gradient(numerical_gradient):
     """Check a learner's ``numerical_gradient(f, x, eps=1e-6)`` (central differences, x of any shape)."""
     from course_utils.gradients import numerical_gradient as reference
@@ -168,6 +174,7 @@ def _linear_data(rng, n, d):
     return x, y
 
 
+@exercise("mse_gradient")
 def check_mse_gradient(mse_gradient):
     """Check a learner's ``mse_gradient(w, b, x, y) -> (dw, db)`` for the cost mean((x @ w + b - y)**2)."""
     rng = fresh_rng()
@@ -234,6 +241,7 @@ def _quadratic_grad(rng, dim):
     return _Described(lambda w: c * (np.asarray(w, dtype=np.float64) - center), text), c
 
 
+@exercise("gradient_descent")
 def check_gradient_descent(gradient_descent):
     """Check a learner's ``gradient_descent(grad_fn, w0, learning_rate, num_steps)`` -> every point, w0 first."""
     rng = fresh_rng()
@@ -306,6 +314,7 @@ def _fit(x, y, lr, num_steps, *, sign=-1.0, update_b=True, sequential=False):
     return w, b
 
 
+@exercise("fit_linear")
 def check_fit_linear(fit_linear):
     """Check a learner's ``fit_linear(x, y, learning_rate, num_steps) -> (w, b)`` (gradient descent from zeros)."""
     rng = fresh_rng()
@@ -367,6 +376,7 @@ def _grads(rng, shape, count, small_every=0):
     return grads
 
 
+@exercise("sgd_momentum_update")
 def check_sgd_momentum_update(sgd_momentum_update):
     """Check a learner's ``sgd_momentum_update(grad, velocity, learning_rate, momentum)`` -> (update, velocity).
 
@@ -424,11 +434,19 @@ def check_sgd_momentum_update(sgd_momentum_update):
                 ("the sign is flipped: velocity = momentum * velocity - learning_rate * grad.",
                  momentum * velocity + lr * g),
             ], show_expected=show_expected)
-            velocity = new_velocity
+            # after a mismatch go on from the right state, so later calls still tell mistakes apart
+            velocity = np.asarray(expected_velocity, dtype=np.float64) if failing() else new_velocity
             count += 1
     passed("sgd_momentum_update", count)
 
 
+_RMS_NO_1_MINUS_RHO = "you forgot (1 - rho): velocity = rho * velocity + (1 - rho) * grad**2."
+_RMS_UNSQUARED = ("the velocity averages the SQUARED gradient, (1 - rho) * grad**2, not grad: it can never be "
+                  "negative (a square root of a negative velocity is NaN).")
+_RMS_SWAPPED = "rho and (1 - rho) are swapped: rho weighs the OLD velocity."
+
+
+@exercise("rmsprop_update")
 def check_rmsprop_update(rmsprop_update):
     """Check a learner's ``rmsprop_update(grad, velocity, learning_rate, rho=0.9, epsilon=1e-7)``.
 
@@ -473,23 +491,32 @@ def check_rmsprop_update(rmsprop_update):
                 ("you divided by the OLD velocity; update the velocity first, then divide by the new one.",
                  -lr * g / np.sqrt(velocity + eps)),
                 ("you forgot the square root: divide by sqrt(velocity + epsilon).", -lr * g / (v + eps)),
-                ("you forgot (1 - rho) on grad**2.", -lr * g / np.sqrt(rho * velocity + g**2 + eps)),
-                ("the velocity averages the SQUARED gradient: (1 - rho) * grad**2, not grad.", unsquared),
-            ], nonfinite_hint="NaN: a square root of a negative number? The velocity averages grad**2 (squared), "
-                              "so it can never be negative.", show_expected=show_expected)
+                (_RMS_NO_1_MINUS_RHO, -lr * g / np.sqrt(rho * velocity + g**2 + eps)),
+                (_RMS_UNSQUARED, unsquared),
+                (_RMS_SWAPPED, -lr * g / np.sqrt((1 - rho) * velocity + rho * g**2 + eps)),
+            ], nonfinite_hint=_RMS_UNSQUARED, show_expected=show_expected)
             _compare("rmsprop_update's new_velocity", new_velocity, expected_state.velocity, inputs, [
-                ("you forgot (1 - rho): velocity = rho * velocity + (1 - rho) * grad**2.", rho * velocity + g**2),
-                ("the velocity averages the SQUARED gradient: (1 - rho) * grad**2, not grad.",
-                 rho * velocity + (1 - rho) * g),
+                (_RMS_NO_1_MINUS_RHO, rho * velocity + g**2),
+                (_RMS_UNSQUARED, rho * velocity + (1 - rho) * g),
                 ("you returned the old velocity unchanged: return the NEW velocity so the next call can use it.",
                  velocity),
-                ("rho and (1 - rho) are swapped: rho weighs the OLD velocity.", (1 - rho) * velocity + rho * g**2),
+                (_RMS_SWAPPED, (1 - rho) * velocity + rho * g**2),
             ], show_expected=show_expected)
-            velocity = new_velocity
+            velocity = np.asarray(expected_state.velocity, dtype=np.float64) if failing() else new_velocity
             count += 1
     passed("rmsprop_update", count)
 
 
+_ADAM_NO_1_MINUS_B1 = "you forgot (1 - beta_1): m = beta_1 * m + (1 - beta_1) * grad."
+_ADAM_SWAPPED_B1 = "beta_1 and (1 - beta_1) are swapped: beta_1 weighs the OLD m."
+_ADAM_UNSQUARED = "v averages the SQUARED gradient: (1 - beta_2) * grad**2."
+_ADAM_NO_1_MINUS_B2 = "you forgot (1 - beta_2): v = beta_2 * v + (1 - beta_2) * grad**2."
+_ADAM_BETA_1_FOR_V = "you used beta_1 for v; the second moment uses beta_2."
+_ADAM_T0 = ("t starts at 1: use t = step + 1 in the bias correction (step counts from 0; with t = 0 it divides by "
+            "1 - beta_1**0 = 0).")
+
+
+@exercise("adam_update")
 def check_adam_update(adam_update):
     """Check a learner's ``adam_update(grad, m, v, step, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-7)``.
 
@@ -533,6 +560,12 @@ def check_adam_update(adam_update):
                             "used).", -alpha_d * m_d / (np.sqrt(v_d) + 1e-7))]
             with np.errstate(divide="ignore", invalid="ignore"):
                 alpha_t0 = lr * np.sqrt(1 - b2**step) / (1 - b1**step)
+            wrong_m = {_ADAM_NO_1_MINUS_B1: b1 * m + g, _ADAM_SWAPPED_B1: (1 - b1) * m + b1 * g}
+            wrong_v = {_ADAM_UNSQUARED: b2 * v + (1 - b2) * g, _ADAM_NO_1_MINUS_B2: b2 * v + g**2,
+                       _ADAM_BETA_1_FOR_V: b1 * v + (1 - b1) * g**2}
+            with np.errstate(invalid="ignore"):  # a v built from unsquared gradients can be negative
+                from_wrong_moments = [(hint, -alpha * wm / (np.sqrt(v1) + eps)) for hint, wm in wrong_m.items()]
+                from_wrong_moments += [(hint, -alpha * m1 / (np.sqrt(wv) + eps)) for hint, wv in wrong_v.items()]
             _compare("adam_update's update", update, expected_update, inputs, ignored + [
                 ("no bias correction: multiply the learning rate by sqrt(1 - beta_2**t) / (1 - beta_1**t), "
                  "t = step + 1.", -lr * m1 / (np.sqrt(v1) + eps)),
@@ -548,22 +581,21 @@ def check_adam_update(adam_update):
                  alpha * m1 / (np.sqrt(v1) + eps)),
                 ("you used the OLD m and v in the update; update them first, then use the new ones.",
                  -alpha * m / (np.sqrt(v) + eps)),
-                ("t starts at 1: use t = step + 1 in the bias correction (step counts from 0).",
-                 -alpha_t0 * m1 / (np.sqrt(v1) + eps)),
-            ], nonfinite_hint="NaN or inf: t = step + 1 (step counts from 0; with t = 0 the bias correction divides "
-                              "by 1 - beta_1**0 = 0).", show_expected=show_expected)
+                (_ADAM_T0, -alpha_t0 * m1 / (np.sqrt(v1) + eps)),
+                *from_wrong_moments,
+            ], nonfinite_hint=_ADAM_T0, show_expected=show_expected)
             _compare("adam_update's m", new_m, expected_state.m, inputs, [
-                ("you forgot (1 - beta_1): m = beta_1 * m + (1 - beta_1) * grad.", b1 * m + g),
-                ("beta_1 and (1 - beta_1) are swapped: beta_1 weighs the OLD m.", (1 - b1) * m + b1 * g),
+                *wrong_m.items(),
                 ("you returned the old m unchanged: return the NEW m so the next call can use it.", m),
             ], show_expected=show_expected)
             _compare("adam_update's v", new_v, expected_state.v, inputs, [
-                ("v averages the SQUARED gradient: (1 - beta_2) * grad**2.", b2 * v + (1 - b2) * g),
-                ("you forgot (1 - beta_2): v = beta_2 * v + (1 - beta_2) * grad**2.", b2 * v + g**2),
-                ("you used beta_1 for v; the second moment uses beta_2.", b1 * v + (1 - b1) * g**2),
+                *wrong_v.items(),
                 ("you returned the old v unchanged: return the NEW v so the next call can use it.", v),
             ], show_expected=show_expected)
-            m, v = new_m, new_v
+            if failing():
+                m, v = np.asarray(expected_state.m, np.float64), np.asarray(expected_state.v, np.float64)
+            else:
+                m, v = new_m, new_v
             count += 1
     passed("adam_update", count)
 
@@ -597,6 +629,7 @@ def _final(optimizer, surface, num_steps):
     return float("inf") if run.diverged else float(run.losses[-1]), run
 
 
+@exercise("final_loss")
 def check_final_loss(final_loss):
     """Check a learner's ``final_loss(optimizer, surface, num_steps)``: the loss after num_steps updates, inf if
     the run diverged."""
@@ -641,9 +674,8 @@ def check_final_loss(final_loss):
                 if show_expected:
                     lines.append("expected  inf (the run diverged)")
                 lines.append(f"got       {show(got)}")
-                lines += [f"hint      {hint}" for hint in hints[:2]] or [
-                    "hint      a run that diverges (run.diverged is True) has no final loss: return float('inf')."]
-                raise CheckFailed("\n".join(lines))
+                fail("final_loss", lines, hints or [
+                    "a run that diverges (run.diverged is True) has no final loss: return float('inf')."])
         else:
             _compare("final_loss", got, expected, inputs, mistakes, show_expected=show_expected, rtol=1e-5,
                      nonfinite_hint="this run did not diverge (run.diverged is False): return its last loss.")
@@ -655,6 +687,7 @@ def _factory(kind):
     return _Described(lambda lr: _optimizer(kind, float(lr)), f"lambda lr: {names[kind]}")
 
 
+@exercise("best_learning_rate")
 def check_best_learning_rate(best_learning_rate):
     """Check a learner's ``best_learning_rate(make_optimizer, surface, candidates, num_steps)``: the candidate
     with the lowest final loss (diverged runs count as inf)."""

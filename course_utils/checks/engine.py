@@ -2,17 +2,29 @@
 
 A check runs the learner's function on *fresh* random inputs (a new unseeded generator
 every run, so an answer copied from an earlier run cannot pass) and on fixed edge cases,
-compares with the reference implementation in :mod:`course_utils`, and on the first
-mismatch raises :class:`CheckFailed` with the input, what was expected, what came back
-and, when the answer matches a typical mistake, a hint about that mistake. Expected values
+compares with the reference implementation in :mod:`course_utils`, and reports the first
+mismatch as :class:`CheckFailed` with the input, what was expected, what came back and,
+when the answer matches a typical mistake, the one hint about that mistake. Expected values
 are shown only for the random inputs, never for the fixed edge cases.
+
+Every ``check_*`` is wrapped by :func:`exercise`, which gives it a :class:`Run`. A value
+mismatch does not stop the run at once: the run records the first one and keeps going, and
+every later mismatch of the same quantity narrows down which typical mistakes fit *all* the
+inputs seen (on one input two mistakes can give the same number; on several they rarely do).
+The check then fails with the first mismatch and the one hint left, plus how to ask for the
+next graduated hint (:mod:`course_utils.checks.hints`); a pass prints one ✓ line with the
+number of hints used.
 """
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import warnings
 
 import numpy as np
+
+from course_utils.checks import hints as _hints
 
 
 class CheckFailed(AssertionError):
@@ -55,11 +67,46 @@ def call(fn, name: str, *args, **kwargs):
             return fn(*copies, **kwargs)
     except NotImplementedError:
         raise CheckFailed(
-            f"{name} is not written yet: replace the `raise NotImplementedError(...)` line with your code."
+            f"{name} is not written yet: replace the `raise NotImplementedError()` line with your code."
         ) from None
     except Exception as error:  # the learner's bug, reported in one line instead of a deep traceback
         shown = ", ".join([show(a) for a in args] + [f"{k}={show(v)}" for k, v in kwargs.items()])
-        raise CheckFailed(f"{name}({shown}) raised {type(error).__name__}: {error}") from None
+        in_library = _raised_in_keras(error)
+        one_number = [hint for words, hint in ONE_NUMBER_ONLY if words in str(error)]
+        if one_number and not in_library and any(np.ndim(a) > 0 for a in args if isinstance(a, np.ndarray)):
+            first = (str(error).strip().splitlines() or [""])[0]
+            failure = CheckFailed(f"{name} must accept arrays: called with {shown} it raised {type(error).__name__}: "
+                                  f"{first[:200]}\nhint      {one_number[0]}")
+        else:
+            failure = CheckFailed(f"{name}({shown}) raised {type(error).__name__}: {error}")
+        failure.error, failure.in_library = error, in_library
+        raise failure from None
+
+
+# Code that works on one number but not on an array: (words in the error, hint).
+ONE_NUMBER_ONLY = [
+    (
+        "truth value of an array",
+        "a Python `if` (or `and`, `or`, min(), max()) asks ONE yes-or-no question, but your function gets whole "
+        "arrays: choose element by element with np.where (or np.minimum / np.maximum) instead.",
+    ),
+    (
+        "converted to Python scalars",
+        "math.floor, math.exp, float() and int() take ONE number, but your function gets whole arrays: use the "
+        "numpy versions (np.floor, np.exp, np.asarray(x, dtype=float)), which work element by element.",
+    ),
+]
+
+
+def _raised_in_keras(error: BaseException) -> bool:
+    """True when the error came from inside Keras or TensorFlow (the learner called a Keras function)."""
+    tb = error.__traceback__
+    while tb is not None:
+        module = tb.tb_frame.f_globals.get("__name__", "")
+        if module.split(".")[0] in ("keras", "tensorflow"):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def numbers(value, name: str, expected_shape: tuple | None = None, *, sample_axis_hint: bool = True) -> np.ndarray:
@@ -99,21 +146,113 @@ def numbers(value, name: str, expected_shape: tuple | None = None, *, sample_axi
     return array
 
 
-def matches(got, expected, rtol=1e-5, atol=1e-6) -> bool:
+def matches(got, expected, rtol=1e-5, atol=1e-6, equal_nan=False) -> bool:
+    """Same shape and close everywhere (``equal_nan``: NaN where the other has NaN counts as close)."""
     got, expected = np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64)
-    return got.shape == expected.shape and bool(np.all(np.isclose(got, expected, rtol=rtol, atol=atol)))
+    return got.shape == expected.shape and bool(
+        np.all(np.isclose(got, expected, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    )
+
+
+class Run:
+    """One run of one check: the first value mismatch and the typical mistakes that fit every mismatch since."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.first: tuple[str, list[str]] | None = None  # (what was compared, message lines without hints)
+        self.candidates: list[str] = []  # hints whose mistake fits every mismatch of that quantity so far
+        self.nonfinite_hint: str | None = None  # shown when no typical mistake fits and the result has NaN/inf
+
+    def mismatch(self, what: str, lines: list[str], candidates: list[str], nonfinite_hint: str | None = None):
+        """Record a mismatch; only the first is reported, later ones of the same quantity narrow the hint."""
+        if self.first is None:
+            self.first, self.candidates = (what, lines), list(candidates)
+            self.nonfinite_hint = nonfinite_hint
+        elif what == self.first[0] and candidates:
+            narrowed = [hint for hint in self.candidates if hint in candidates]
+            if narrowed:
+                self.candidates = narrowed
+
+    def failure(self) -> CheckFailed | None:
+        if self.first is None:
+            return None
+        lines = list(self.first[1])
+        if self.candidates:
+            lines.append(f"hint      {self.candidates[0]}")
+        elif self.nonfinite_hint:
+            lines.append(f"hint      {self.nonfinite_hint}")
+        return CheckFailed("\n".join(lines))
+
+
+_RUN: contextvars.ContextVar[Run | None] = contextvars.ContextVar("course_utils_check_run", default=None)
+
+
+def _with_ask_line(failure: CheckFailed, name: str) -> CheckFailed:
+    ask = _hints.ask_line(name)
+    text = str(failure.args[0]) if failure.args else ""
+    return CheckFailed(text + ("\n" + ask if ask else ""))
+
+
+def exercise(name: str):
+    """Decorate a ``check_*`` of the exercise ``name``: one :class:`Run` per call, one hint, the hint offer.
+
+    On failure the message ends with how to get the next graduated hint (``hint("mse")``) and, where
+    ipywidgets can display, a "next hint" button appears under it.
+    """
+
+    def wrap(check):
+        @functools.wraps(check)
+        def run_check(*args, **kwargs):
+            run = Run(name)
+            token = _RUN.set(run)
+            try:
+                check(*args, **kwargs)
+                failure = run.failure()  # a check that returns without passed() (it should not)
+                if failure is not None:
+                    raise failure
+            except CheckFailed as raised:
+                failure = run.failure() or raised  # the first mismatch comes before a later crash
+                _hints.offer_button(name)
+                raise _with_ask_line(failure, name) from None
+            finally:
+                _RUN.reset(token)
+
+        run_check.exercise = name
+        return run_check
+
+    return wrap
+
+
+def fail(what: str, lines: list[str], candidates=(), nonfinite_hint: str | None = None) -> None:
+    """Report a value mismatch: to the current :class:`Run` (which goes on), or at once outside a run."""
+    candidates = list(dict.fromkeys(candidates))
+    run = _RUN.get()
+    if run is not None:
+        run.mismatch(what, lines, candidates, nonfinite_hint)
+        return
+    single = Run(what)
+    single.mismatch(what, lines, candidates, nonfinite_hint)
+    raise single.failure()
+
+
+def failing() -> bool:
+    """True when the current run has already seen a mismatch (for checks whose later steps build on earlier ones)."""
+    run = _RUN.get()
+    return run is not None and run.first is not None
 
 
 def compare(name, got, expected, inputs: dict, mistakes=(), *, show_expected=True, rtol=1e-5, atol=1e-6,
-            also_accept=()):
-    """Raise :class:`CheckFailed` unless ``got`` matches ``expected`` (or one of ``also_accept``).
+            also_accept=(), nonfinite_hint=None):
+    """Report a mismatch unless ``got`` matches ``expected`` (or one of ``also_accept``).
 
     Args:
         inputs: the arguments, by name, shown in the message.
         mistakes: ``(hint, value)`` pairs: when ``got`` matches ``value`` (a typical wrong answer's
-            result on these inputs), the hint is shown.
+            result on these inputs), the hint is a candidate; one hint is shown in the end.
         show_expected: False for fixed edge cases, so their answers are never printed.
         also_accept: other correct results (e.g. the float32 value where float32 rounding matters).
+        nonfinite_hint: shown when ``got`` has NaN or inf in it and no typical mistake fits (a generic
+            "log of 0 or division by 0?" when not given).
     """
     if any(matches(got, ok, rtol, atol) for ok in (expected, *also_accept)):
         return
@@ -122,12 +261,20 @@ def compare(name, got, expected, inputs: dict, mistakes=(), *, show_expected=Tru
     if show_expected:
         lines.append(f"expected  {show(np.asarray(expected))}")
     lines.append(f"got       {show(np.asarray(got))}")
+    candidates = [hint for hint, value in mistakes if matches(got, value, rtol, atol, equal_nan=True)]
+    nonfinite = None
     if not np.all(np.isfinite(got)):
-        lines.append("hint      your result has NaN or inf in it: a log of 0 or a division by 0? (clip first)")
-    hints = list(dict.fromkeys(hint for hint, value in mistakes if matches(got, value, rtol, atol)))
-    lines += [f"hint      {hint}" for hint in hints[:2]]  # on some inputs two mistakes give the same result
-    raise CheckFailed("\n".join(lines))
+        nonfinite = nonfinite_hint or "your result has NaN or inf in it: a log of 0 or a division by 0? (clip first)"
+    fail(name, lines, candidates, nonfinite)
 
 
-def passed(name: str, count: int) -> None:
-    print(f"✓ {name} passed ({count} checks on fresh random inputs and edge cases).")
+def passed(name: str, count: int | None = None, *, text: str | None = None) -> None:
+    """Print the ✓ line (with the hints used); inside a run that saw a mismatch, fail instead."""
+    run = _RUN.get()
+    failure = run.failure() if run is not None else None
+    if failure is not None:
+        raise failure
+    exercise_name = run.name if run is not None else name
+    what = text if text is not None else f"{count} checks on fresh random inputs and edge cases"
+    note = _hints.used_note(exercise_name)
+    print(f"✓ {name} passed: {what}{' ' + note if note else ''}.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_utils import losses
-from course_utils.checks.engine import CheckFailed, call, compare, fresh_rng, numbers, passed
+from course_utils.checks.engine import CheckFailed, call, compare, exercise, fresh_rng, numbers, passed
 
 EPS = losses.EPSILON
 
@@ -16,7 +16,12 @@ def _regression_cases():
     cases = []
     for shape in [(3,), (4,), (2, 3), (5, 2), (1, 4)]:
         scale = float(rng.choice([1.0, 10.0, 0.1]))
-        cases.append(((rng.normal(size=shape) * scale, rng.normal(size=shape) * scale), True))
+        y_true, y_pred = rng.normal(size=shape) * scale, rng.normal(size=shape) * scale
+        if shape == (5, 2):  # one sample predicted all too high, one all too low (their mean errors differ in
+            # sign), both by more than any delta huber is checked with
+            y_pred[0] = y_true[0] + np.abs(y_pred[0]) + 4.0
+            y_pred[1] = y_true[1] - np.abs(y_pred[1]) - 4.0
+        cases.append(((y_true, y_pred), True))
     cases.append(((np.array([2.0]), np.array([2.0])), False))  # a perfect prediction
     cases.append(((np.array([1.0, -1.0]), np.array([-1.0, 1.0])), False))  # errors that would cancel
     cases.append(((np.array([[0.0, 0.0]]), np.array([[3.0, -4.0]])), False))  # one-sample batch
@@ -42,6 +47,7 @@ def _check_regression(fn, name, reference, mistakes):
     passed(name, _run_regression(fn, name, reference, mistakes, _regression_cases()))
 
 
+@exercise("mse")
 def check_mse(mse):
     """Check a learner's ``mse(y_true, y_pred)``: mean of squared errors over the last axis."""
 
@@ -59,6 +65,7 @@ def check_mse(mse):
     _check_regression(mse, "mse", losses.mse, mistakes)
 
 
+@exercise("mae")
 def check_mae(mae):
     """Check a learner's ``mae(y_true, y_pred)``: mean of absolute errors over the last axis."""
 
@@ -78,6 +85,7 @@ def check_mae(mae):
     _check_regression(mae, "mae", losses.mae, mistakes)
 
 
+@exercise("huber")
 def check_huber(huber):
     """Check a learner's ``huber(y_true, y_pred, delta=1.0)`` for several deltas."""
     rng = fresh_rng()
@@ -86,7 +94,7 @@ def check_huber(huber):
 
         def mistakes(t, p, delta=delta):
             a = np.abs(p - t)
-            return [
+            found = [
                 (
                     "the linear part should be delta * |e| - 0.5 * delta**2 (you left out the -0.5 * delta**2).",
                     np.mean(np.where(a <= delta, 0.5 * a**2, delta * a), -1),
@@ -100,7 +108,22 @@ def check_huber(huber):
                     np.sum(np.where(a <= delta, 0.5 * a**2, delta * a - 0.5 * delta**2), -1),
                 ),
                 ("that is half the MSE: the loss must turn linear beyond delta.", np.mean(0.5 * a**2, -1)),
+                *[
+                    (
+                        "use the size of the error, |y_pred - y_true| (np.abs), both in the test against delta and in "
+                        "the linear part: a large NEGATIVE error is large too.",
+                        np.mean(np.where(e <= delta, 0.5 * e**2, delta * e - 0.5 * delta**2), -1),
+                    )
+                    for e in (p - t, t - p)
+                ],
             ]
+            if delta != 1.0:
+                found.append((
+                    "you ignored the delta argument: your result is the Huber loss with delta = 1. Use the delta "
+                    "you are given.",
+                    losses.huber(t, p, 1.0),
+                ))
+            return found
 
         def reference(t, p, delta=delta):
             return losses.huber(t, p, delta)
@@ -119,6 +142,7 @@ def _mixed_sides(y_true, y_pred):
     return y_pred
 
 
+@exercise("under_penalty_mse")
 def check_under_penalty_mse(under_penalty_mse):
     """Check a learner's ``under_penalty_mse(y_true, y_pred, under_weight=3.0)``.
 
@@ -163,10 +187,15 @@ def _probability_cases(rng, shape, one_hot=False):
     return rng.integers(0, 2, size=shape).astype(float), rng.uniform(0.01, 0.99, size=shape)
 
 
+@exercise("binary_crossentropy")
 def check_binary_crossentropy(binary_crossentropy):
     """Check a learner's ``binary_crossentropy(y_true, y_pred)`` (probabilities, clipped like Keras)."""
     rng = fresh_rng()
     cases = [(_probability_cases(rng, shape), True) for shape in [(4,), (3, 2), (2, 5)]]
+    certain = _probability_cases(rng, (3, 4))  # some probabilities exactly 0 or 1: the clip decides the answer
+    certain[1][:, 0] = 1.0 - certain[0][:, 0]  # certain and wrong
+    certain[1][:, 1] = certain[0][:, 1]  # certain and right
+    cases.append((certain, True))
     cases += [
         ((np.array([1.0, 0.0]), np.array([1.0, 0.0])), False),  # exactly right: loss about 0
         ((np.array([1.0, 0.0]), np.array([0.0, 1.0])), False),  # certain and wrong: log(0) without clipping
@@ -186,6 +215,15 @@ def check_binary_crossentropy(binary_crossentropy):
             ("you summed over the last axis; average instead.", np.sum(terms, -1)),
             ("the sign is flipped: cross-entropy is MINUS the log-likelihood.", -np.mean(terms, -1)),
             ("you used log base 10; use the natural log (np.log).", np.mean(terms, -1) / np.log(10)),
+            *[
+                (
+                    "you clipped at a smaller number than Keras: clip to [EPSILON, 1 - EPSILON] with EPSILON = 1e-7 "
+                    "(a probability of exactly 0 or 1 then costs -log(1e-7) = 16.1, as in Keras).",
+                    np.mean(-(y_true * np.log(np.clip(y_pred, eps, 1 - eps))
+                              + (1 - y_true) * np.log(1 - np.clip(y_pred, eps, 1 - eps))), -1),
+                )
+                for eps in (1e-15, 1e-12, 1e-10, 1e-8)
+            ],
         ]
         compare(
             "binary_crossentropy",
@@ -200,10 +238,15 @@ def check_binary_crossentropy(binary_crossentropy):
     passed("binary_crossentropy", len(cases))
 
 
+@exercise("categorical_crossentropy")
 def check_categorical_crossentropy(categorical_crossentropy):
     """Check a learner's ``categorical_crossentropy(y_true, y_pred)`` (one-hot labels, probability rows)."""
     rng = fresh_rng()
     cases = [(_probability_cases(rng, shape, one_hot=True), True) for shape in [(3,), (4, 3), (2, 5)]]
+    labels, _ = _probability_cases(rng, (3, 4), one_hot=True)
+    certain = np.roll(labels, 1, axis=-1)  # certain and wrong: probability exactly 0 for the true class ...
+    certain[0] = labels[0]  # ... and certain and right for the first sample
+    cases.append(((labels, certain), True))
     cases += [
         ((np.array([0.0, 1.0, 0.0]), np.array([0.1, 0.8, 0.1])), False),
         ((np.array([[1.0, 0.0, 0.0]]), np.array([[0.0, 0.5, 0.5]])), False),  # probability 0 for the true class
@@ -225,6 +268,14 @@ def check_categorical_crossentropy(categorical_crossentropy):
                 "you used every class's probability; only the true class's log-probability counts (multiply by y).",
                 -np.sum(logs, -1),
             ),
+            *[
+                (
+                    "you clipped at a smaller number than Keras: clip to [EPSILON, 1 - EPSILON] with EPSILON = 1e-7 "
+                    "(a probability of exactly 0 for the true class then costs -log(1e-7) = 16.1, as in Keras).",
+                    -np.sum(y_true * np.log(np.clip(y_pred, eps, 1 - eps)), -1),
+                )
+                for eps in (1e-15, 1e-12, 1e-10, 1e-8)
+            ],
         ]
         compare(
             "categorical_crossentropy",
@@ -239,12 +290,15 @@ def check_categorical_crossentropy(categorical_crossentropy):
     passed("categorical_crossentropy", len(cases))
 
 
+@exercise("hinge")
 def check_hinge(hinge):
     """Check a learner's ``hinge(y_true, y_pred)`` with labels in {-1, +1}."""
     rng = fresh_rng()
     cases = []
     for shape in [(3,), (4,), (2, 3)]:
-        cases.append(((rng.choice([-1.0, 1.0], size=shape), rng.normal(size=shape) * 1.5), True))
+        y_true, y_pred = rng.choice([-1.0, 1.0], size=shape), rng.normal(size=shape) * 1.5
+        y_pred[..., 0] = y_true[..., 0] * rng.uniform(1.5, 3.0, size=shape[:-1])  # beyond the margin: costs 0
+        cases.append(((y_true, y_pred), True))
     cases += [
         ((np.array([1.0, -1.0]), np.array([3.0, -2.0])), False),  # beyond the margin: zero loss
         ((np.array([[1.0, -1.0, 1.0]]), np.array([[-0.5, 0.5, 1.0]])), False),
@@ -278,6 +332,13 @@ def check_hinge(hinge):
     passed("hinge", len(cases))
 
 
+_NAIVE_LOGITS = (
+    "you computed sigmoid then log yourself; use tf.nn.sigmoid_cross_entropy_with_logits (it stays finite for "
+    "large logits, where sigmoid rounds to exactly 0 or 1 and its log is infinite)."
+)
+
+
+@exercise("logits_objective")
 def check_logits_objective(logits_objective):
     """Check a learner's TensorFlow ``logits_objective(labels, logits)``.
 
@@ -289,8 +350,12 @@ def check_logits_objective(logits_objective):
 
     rng = fresh_rng()
     cases = [
-        ((rng.integers(0, 2, size=(n, 1)), (rng.normal(size=(n, 1)) * 4).astype(np.float32)), True) for n in (3, 6)
+        # moderate logits, where even sigmoid-then-log is accurate in float32; the large ones come next
+        ((rng.integers(0, 2, size=(n, 1)), rng.uniform(-2.5, 2.5, size=(n, 1)).astype(np.float32)), True)
+        for n in (3, 6)
     ]
+    big = (rng.uniform(200, 1000, size=(4, 1)) * np.array([[1], [1], [-1], [-1]])).astype(np.float32)
+    cases.append(((np.array([[1], [0], [1], [0]])[rng.permutation(4)], big), True))  # sigmoid rounds to 0 or 1
     cases += [
         ((np.array([[1], [0], [1], [0]]), np.array([[1000.0], [1000.0], [-1000.0], [-1000.0]], np.float32)), False),
         ((np.array([[1]]), np.array([[0.0]], np.float32)), False),
@@ -316,11 +381,7 @@ def check_logits_objective(logits_objective):
             )
         mistakes = [
             ("you summed over the batch; the objective is the MEAN (tf.reduce_mean).", np.sum(per_sample)),
-            (
-                "you computed sigmoid then log yourself; use tf.nn.sigmoid_cross_entropy_with_logits "
-                "(it stays finite for large logits).",
-                naive,
-            ),
+            (_NAIVE_LOGITS, naive),
         ]
         compare(
             "logits_objective",
@@ -329,5 +390,6 @@ def check_logits_objective(logits_objective):
             {"labels": labels, "logits": logits},
             mistakes,
             show_expected=show_expected,
+            nonfinite_hint=_NAIVE_LOGITS,
         )
     passed("logits_objective", len(cases))

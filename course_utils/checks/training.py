@@ -14,7 +14,18 @@ import time
 import numpy as np
 
 from course_utils import schedules
-from course_utils.checks.engine import CheckFailed, call, compare, fresh_rng, numbers, passed, show
+from course_utils.checks.engine import (
+    CheckFailed,
+    call,
+    compare,
+    exercise,
+    fail,
+    failing,
+    fresh_rng,
+    numbers,
+    passed,
+    show,
+)
 
 # Crash messages that point to a typical mistake: (words in the error, hint).
 _CRASH_HINTS = [
@@ -60,7 +71,7 @@ def _call(fn, name, *args, described=None, extra_hints=(), **kwargs):
         if described and text.startswith(name + "(") and " raised " in text:
             text = described + " raised " + text.split(" raised ", 1)[1]
         hints = [hint for words, hint in [*_CRASH_HINTS, *extra_hints] if words in text]
-        if hints:
+        if hints and "\nhint      " not in text:
             raise CheckFailed(text + "\nhint      " + hints[0]) from None
         raise CheckFailed(text) from None
 
@@ -94,11 +105,38 @@ def _scalar(value, name):
 # ---------------------------------------------------------------------------------------------------------------
 
 
+_KERAS_SCHEDULE_HINT = (
+    "you called a Keras schedule (such as keras.optimizers.schedules.CosineDecay): this exercise asks for the "
+    "formula written in numpy yourself. Keras' schedules take one step at a time and return tensors."
+)
+
+
 def _rates(schedule_fn, name, step, *args, **kwargs):
-    """Call a learner's numpy ``schedule_fn(step, ...)``: its learning rates, one per step (shape of ``step``)."""
-    return numbers(_call(schedule_fn, name, step, *args, **kwargs), name, np.shape(step), sample_axis_hint=False)
+    """Call a learner's numpy ``schedule_fn(step, ...)``: its learning rates, one per step (shape of ``step``).
+
+    Code that works on one number only (``math.floor``, a Python ``if``) gets "must accept arrays"
+    (:func:`~course_utils.checks.engine.call`); code that calls Keras' own schedule gets a message saying so.
+    """
+    try:
+        result = call(schedule_fn, name, step, *args, **kwargs)
+    except CheckFailed as failure:
+        error = getattr(failure, "error", None)
+        if error is None:
+            raise
+        first = (str(error).strip().splitlines() or [""])[0]
+        if getattr(failure, "in_library", False):
+            raise CheckFailed(
+                f"{name}({show(step)}, ...) raised {type(error).__name__} inside Keras: {first[:200]}\n"
+                f"hint      {_KERAS_SCHEDULE_HINT}"
+            ) from None
+        hints = [hint for words, hint in _CRASH_HINTS if words in str(failure)]
+        if hints and "\nhint      " not in str(failure):
+            raise CheckFailed(str(failure) + f"\nhint      {hints[0]}") from None
+        raise
+    return numbers(result, name, np.shape(step), sample_axis_hint=False)
 
 
+@exercise("exponential_decay")
 def check_exponential_decay(exponential_decay):
     """Check a learner's numpy ``exponential_decay(step, initial_learning_rate, decay_steps, decay_rate, staircase)``.
 
@@ -139,6 +177,11 @@ def check_exponential_decay(exponential_decay):
             ),
             ("the exponent is step / decay_steps; you divided the other way round (decay_steps / step).", inverted),
             (
+                "off by one: step 0 must give exactly initial_learning_rate, so the exponent is step / decay_steps, "
+                "not (step + 1) / decay_steps (Keras counts steps from 0).",
+                initial * rate ** (np.floor((s + 1) / decay_steps) if staircase else (s + 1) / decay_steps),
+            ),
+            (
                 "the decay is a power: decay_rate ** (step / decay_steps), not decay_rate * (step / decay_steps).",
                 initial * rate * exponent,
             ),
@@ -154,6 +197,11 @@ def check_exponential_decay(exponential_decay):
                 (
                     "round the exponent DOWN with np.floor, not to the nearest integer.",
                     initial * rate ** np.round(exponent),
+                ),
+                (
+                    "round the exponent DOWN with np.floor, not up (np.ceil): until step reaches decay_steps the "
+                    "rate is still the initial one.",
+                    initial * rate ** np.ceil(exponent),
                 ),
             ]
         else:
@@ -187,6 +235,7 @@ def _random_boundaries(rng):
     return boundaries, values
 
 
+@exercise("piecewise_constant")
 def check_piecewise_constant(piecewise_constant):
     """Check a learner's numpy ``piecewise_constant(step, boundaries, values)`` with Keras' boundary rule.
 
@@ -308,6 +357,7 @@ def _schedule_values(schedule, steps, tf, where):
     return np.array(values)
 
 
+@exercise("WarmupSchedule")
 def check_warmup_schedule(WarmupSchedule):
     """Check a learner's Keras ``WarmupSchedule(warmup_steps, target_learning_rate, initial_learning_rate=0.0)``.
 
@@ -410,6 +460,7 @@ def check_warmup_schedule(WarmupSchedule):
     passed("WarmupSchedule", count)
 
 
+@exercise("warmup_cosine")
 def check_warmup_cosine(warmup_cosine):
     """Check a learner's numpy ``warmup_cosine(step, warmup_steps, peak_learning_rate, decay_steps, alpha=0.0)``.
 
@@ -516,6 +567,7 @@ def _rows_equal(a, b):
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=0, atol=1e-12))
 
 
+@exercise("make_batches")
 def check_make_batches(make_batches):
     """Check a learner's ``make_batches(x, y, batch_size)``: one epoch's (x_batch, y_batch) pairs, in order.
 
@@ -580,6 +632,7 @@ def check_make_batches(make_batches):
     passed("make_batches", len(cases))
 
 
+@exercise("one_hot")
 def check_one_hot(one_hot):
     """Check a learner's numpy ``one_hot(labels, num_classes)``: shape ``(len(labels), num_classes)``, one 1 per row."""
     rng = fresh_rng()
@@ -642,6 +695,7 @@ def _flat(model):
     return np.concatenate([np.asarray(w, dtype=np.float64).ravel() for w in model.get_weights()])
 
 
+@exercise("train_step")
 def check_train_step(train_step):
     """Check a learner's ``train_step(model, optimizer, x, y)`` with ``tf.GradientTape``.
 
@@ -707,6 +761,8 @@ def check_train_step(train_step):
         )
         got_weights, expected_weights = _flat(learner_model), _flat(reference_model)
         if np.allclose(got_weights, expected_weights, rtol=1e-4, atol=1e-6):
+            if failing():
+                break  # the loss was wrong: report it
             continue
         lines = [
             f"after train_step (step {step + 1}) the model's weights are not what one gradient-descent step gives.",
@@ -721,9 +777,10 @@ def check_train_step(train_step):
             (before - learning_rate * n * flat_gradient, "the step is batch-size times too large: take the mean of "
                                                           "the per-sample losses, not their sum, inside the tape."),
         ]
-        lines += [f"hint      {hint}" for value, hint in mistakes if np.allclose(got_weights, value, 1e-4, 1e-6)]
-        raise CheckFailed("\n".join(lines))
-    print("✓ train_step passed (loss and updated weights match the reference on 2 fresh random batches).")
+        fail("the weights after train_step", lines,
+             [hint for value, hint in mistakes if np.allclose(got_weights, value, 1e-4, 1e-6)])
+        break  # the next batch would start from other weights than the reference's
+    passed("train_step", text="loss and updated weights match the reference on 2 fresh random batches")
 
 
 def _loss_name(loss):
@@ -818,6 +875,7 @@ def _check_digits_model(keras, model, name):
         raise CheckFailed("the model does not report accuracy: compile it with metrics=['accuracy'].")
 
 
+@exercise("build_digits_model")
 def check_build_digits_model(build_digits_model):
     """Check a learner's ``build_digits_model()``: the lesson's compiled digits classifier (38,410 parameters)."""
     keras, _ = _keras()
@@ -829,10 +887,11 @@ def check_build_digits_model(build_digits_model):
             "build_digits_model returned the same model object twice; build a new model inside the function "
             "on every call, so each training run starts fresh."
         )
-    print("✓ build_digits_model passed (38,410 parameters, softmax output, Adam, sparse categorical "
-          "cross-entropy, accuracy).")
+    passed("build_digits_model", text="38,410 parameters, softmax output, Adam, sparse categorical "
+           "cross-entropy, accuracy")
 
 
+@exercise("train_digits")
 def check_train_digits(build_digits_model, train_digits, *, seed=0, required=0.95):
     """Check a learner's ``train_digits(model, split)``: the check measures the validation accuracy itself.
 
@@ -894,4 +953,4 @@ def check_train_digits(build_digits_model, train_digits, *, seed=0, required=0.9
             "the validation images are for measuring."
         )
     note = f" (training took about {seconds:.0f} s: a few epochs are enough here)" if seconds > 30 else ""
-    print(f"✓ train_digits passed: validation accuracy {val_accuracy:.3f} (at least {required} needed){note}.")
+    passed("train_digits", text=f"validation accuracy {val_accuracy:.3f}, at least {required} needed{note}")
