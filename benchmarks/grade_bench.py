@@ -1,10 +1,11 @@
 """Time the grader on 30 submissions of assignment 01 (a benchmark, not a test: it never fails).
 
-Prints the seconds per submission with 2 workers, and the ratio of the whole graded batch to running
-the same 30 notebooks one by one with nbclient without grading (target: both cores used, overhead < 30%,
-i.e. a ratio below 1.3 / 2 cores when the two workers really run side by side).
+Prints the seconds per submission with 2 workers with and without the bubblewrap sandbox (rounds
+alternate, the best of each is kept; target: the sandbox costs under 10%), and the ratio of the
+sandboxed batch to running the same 30 notebooks one by one with nbclient without grading (target: both
+cores used, overhead < 30%, i.e. a ratio below 1.3 / 2 cores when the two workers really run side by side).
 
-Usage: ``python benchmarks/grade_bench.py [--count 30] [--workers 2]``
+Usage: ``python benchmarks/grade_bench.py [--count 30] [--workers 2] [--rounds 2] [--no-plain]``
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -59,31 +61,44 @@ def run_plain(folder: Path) -> float:
     return time.perf_counter() - start
 
 
+def grade_once(subs: Path, out: Path, workers: int, sandboxed: bool) -> tuple[float, dict]:
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    rows = grade_batch(subs, "01", out, exercises=ROOT / "exercises", workers=workers,
+                       limits=Limits(sandbox=sandboxed), log=io.StringIO())
+    return time.perf_counter() - start, rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=30)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=2, help="batches per mode, alternating (best kept)")
+    parser.add_argument("--no-plain", action="store_true", help="skip the nbclient comparison")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         subs, out = Path(tmp) / "subs", Path(tmp) / "out"
         subs.mkdir()
         make_submissions(subs, args.count)
-        start_cpu = os.times()
-        start = time.perf_counter()
-        rows = grade_batch(subs, "01", out, exercises=ROOT / "exercises", workers=args.workers,
-                           limits=Limits(), log=io.StringIO())
-        graded = time.perf_counter() - start
-        cpu = os.times()
-        children = (cpu.children_user + cpu.children_system) - (start_cpu.children_user + start_cpu.children_system)
-        plain = run_plain(subs)
+        times = {True: [], False: []}
+        for _ in range(args.rounds):
+            for sandboxed in (True, False):
+                seconds, rows = grade_once(subs, out, args.workers, sandboxed)
+                times[sandboxed].append(seconds)
+        plain = None if args.no_plain else run_plain(subs)
     mean = sum(r["score"] for r in rows.values()) / len(rows)
-    print(f"graded {len(rows)} submissions with {args.workers} workers in {graded:.1f} s "
-          f"({graded / len(rows):.2f} s per submission), mean total {mean:.2f} / 9")
-    print(f"CPU used by workers and kernels: {children:.1f} s = {children / graded:.2f} cores busy on average")
-    print(f"nbclient one by one, no grading: {plain:.1f} s ({plain / len(rows):.2f} s per notebook)")
-    print(f"ratio graded batch / plain serial run: {graded / plain:.2f} "
-          f"(ideal with {args.workers} workers and no overhead: {1 / args.workers:.2f}; "
-          f"overhead vs ideal: {100 * (graded * args.workers / plain - 1):+.0f}%)")
+    on, off = min(times[True]), min(times[False])
+    print(f"graded {len(rows)} submissions with {args.workers} workers, mean total {mean:.2f} / 9")
+    print(f"sandboxed:   {on:.1f} s ({on / len(rows):.2f} s per submission; rounds: "
+          f"{', '.join(f'{t:.1f}' for t in times[True])})")
+    print(f"no sandbox:  {off:.1f} s ({off / len(rows):.2f} s per submission; rounds: "
+          f"{', '.join(f'{t:.1f}' for t in times[False])})")
+    print(f"sandbox overhead: {100 * (on / off - 1):+.1f}% (target: under 10%)")
+    if plain is not None:
+        print(f"nbclient one by one, no grading: {plain:.1f} s ({plain / len(rows):.2f} s per notebook)")
+        print(f"ratio sandboxed batch / plain serial run: {on / plain:.2f} "
+              f"(ideal with {args.workers} workers and no overhead: {1 / args.workers:.2f}; "
+              f"overhead vs ideal: {100 * (on * args.workers / plain - 1):+.0f}%)")
 
 
 if __name__ == "__main__":

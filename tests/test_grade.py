@@ -2,10 +2,13 @@
 
 Submissions are built at run time from ``solutions/`` (copy a notebook, replace a cell's source).
 The batch of assignment 01 is graded once (module fixture, 2 workers) and inspected by many tests.
+Grading runs in the bubblewrap sandbox: without one these tests fail under CI and are skipped elsewhere
+(tests/test_grade_attacks.py has the attacks the sandbox stops).
 """
 
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +17,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from course_utils.grade import Limits, NoRubric, grade_batch, rubric_for
+from course_utils.grade import Limits, NoRubric, grade_batch, rubric_for, sandbox
 from course_utils.grade.probe import BadProbeResult, decode
 from course_utils.grade.rebuild import find_release, read_submission, rebuild
 from course_utils.grade.rubric import Case, judge
@@ -25,6 +28,15 @@ SOLUTION_02 = ROOT / "solutions" / "02_cross_entropy.ipynb"
 OTHERS_01 = {"mae-check": 2.0, "huber-check": 2.0, "under_penalty_mse-check": 3.0}  # everything but mse
 
 MSE_SUM = "def mse(y_true, y_pred):\n    return np.sum((np.asarray(y_true) - np.asarray(y_pred)) ** 2, axis=-1)\n"
+
+
+def require_sandbox():
+    """Fail under CI (the sandbox must work there), skip elsewhere, when bubblewrap cannot run here."""
+    reason = sandbox.check()
+    if reason:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"the grader's sandbox cannot start under CI: {reason}")
+        pytest.skip(f"no sandbox here: {reason}")
 
 
 def variant(path, replace=None, drop=(), edit=None):
@@ -88,6 +100,7 @@ BROKEN = {  # (notebook text or variant kwargs, status word, the exercise that f
 @pytest.fixture(scope="module")
 def batch_01(tmp_path_factory):
     """Grade every variant of assignment 01 in one batch; return (rows, out_dir, submissions_dir)."""
+    require_sandbox()
     subs = tmp_path_factory.mktemp("submissions")
     out = tmp_path_factory.mktemp("out")
     (subs / "honest.ipynb").write_text(variant(SOLUTION_01))
@@ -166,9 +179,10 @@ def test_output_files(batch_01):
     table = list(csv.DictReader((out / "grades.csv").read_text().splitlines()))
     assert [r["student"] for r in table] == sorted(rows)
     assert list(table[0]) == ["student", "mse-check", "mae-check", "huber-check", "under_penalty_mse-check", "total",
-                              "max", "status"]
+                              "max", "status", "sandbox"]
     honest = next(r for r in table if r["student"] == "honest")
     assert (honest["total"], honest["max"], honest["status"]) == ("9", "9", "ok")
+    assert honest["sandbox"].startswith("bwrap")
     result = json.loads((out / "honest" / "results.json").read_text())
     assert result["score"] == 9 and {"name", "score", "max_score", "status", "output"} <= set(result["tests"][0])
     assert result["tests"][0]["status"] == "passed"
@@ -289,6 +303,7 @@ WRONG = {  # assignment: submissions, each {solution cell id: a typical wrong an
 @pytest.fixture(scope="module", params=sorted(WRONG))
 def graded(request, tmp_path_factory):
     """Grade the solution, the unfilled notebook and the wrong-answer submissions of one assignment."""
+    require_sandbox()
     assignment = request.param
     solution = next((ROOT / "solutions").glob(f"{assignment}_*.ipynb"))
     subs, out = tmp_path_factory.mktemp(f"subs{assignment}"), tmp_path_factory.mktemp(f"out{assignment}")
@@ -337,6 +352,7 @@ def test_wrong_answers_lose_only_their_exercise(graded):
 
 
 def test_cli_grades_assignment_02(tmp_path):
+    require_sandbox()
     subs = tmp_path / "subs"
     subs.mkdir()
     (subs / "good.ipynb").write_text(variant(SOLUTION_02))

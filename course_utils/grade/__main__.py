@@ -6,9 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from course_utils.grade.batch import grade_batch
+from course_utils.grade.batch import EnvironmentProblem, grade_batch
 from course_utils.grade.rubric import NoRubric
 from course_utils.grade.runner import Limits
+from course_utils.grade.sandbox import SandboxUnavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,17 +24,25 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="submissions graded at once (default 2)")
     parser.add_argument("--timeout", type=float, default=60, help="seconds per cell or test (default 60)")
     parser.add_argument("--budget", type=float, default=600, help="seconds per submission (default 600)")
-    parser.add_argument("--memory-gb", type=float, default=3, help="kernel address-space limit (default 3)")
+    parser.add_argument("--memory-gb", type=float, default=3,
+                        help="memory of one submission's sandbox, all its processes together (default 3)")
+    parser.add_argument("--max-notebook-mb", type=float, default=20, help="bigger submitted files are refused (20)")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="grade without the bubblewrap sandbox (recorded in grades.csv and every feedback.md)")
     args = parser.parse_args(argv)
     if not args.submissions.is_dir():
         parser.error(f"{args.submissions} is not a folder")
-    limits = Limits(cell_timeout=args.timeout, budget=args.budget, memory_bytes=int(args.memory_gb * (1 << 30)))
+    limits = Limits(cell_timeout=args.timeout, budget=args.budget, memory_bytes=int(args.memory_gb * (1 << 30)),
+                    sandbox=not args.no_sandbox, max_notebook_bytes=int(args.max_notebook_mb * (1 << 20)))
     try:
         grade_batch(args.submissions, args.assignment, args.out, exercises=args.exercises, workers=args.workers,
                     limits=limits)
-    except (NoRubric, FileNotFoundError) as error:
+    except (NoRubric, FileNotFoundError, SandboxUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except EnvironmentProblem as error:
+        print(f"environment error (nobody was graded): {error}", file=sys.stderr)
+        return 3
     return 0
 
 

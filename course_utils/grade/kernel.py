@@ -1,7 +1,11 @@
 """A throw-away Jupyter kernel for one submission: run cells, evaluate grader code, notice trouble at once.
 
-The kernel runs the course's Python (``python3`` kernelspec = the grader's interpreter) in a fresh
-temporary folder with a scrubbed environment and an address-space limit. Every request waits with a
+The kernel runs the grader's own Python interpreter in a fresh temporary folder with a scrubbed
+environment and per-process limits, inside an OS sandbox (:mod:`~course_utils.grade.sandbox`: bubblewrap
+namespaces, one control group) unless the batch runs with ``--no-sandbox``. It is reached over ZeroMQ's
+``ipc`` transport (sockets in a folder bound into the sandbox; the sandbox has no network), and
+messages above :data:`MAX_MESSAGE` bytes are refused by the grader's sockets, so no answer or output
+can fill the grader's memory. Every request waits with a
 deadline while polling ``km.is_alive()``, so an infinite loop raises :class:`CellTimeout` and an
 ``os._exit`` raises :class:`KernelDied` within a fraction of a second. Output is captured up to a cap.
 
@@ -13,15 +17,24 @@ execute request with empty code, which IPython evaluates with ``eval`` after ski
 from __future__ import annotations
 
 import ast
+import itertools
 import os
 import queue
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 
+import zmq
 from jupyter_client import KernelManager
+
+from course_utils.grade import sandbox
+
+MAX_MESSAGE = 64 << 20  # bytes: a bigger message from the kernel (a huge print or answer) is dropped unread
+OUTPUT_GRACE = 2.0  # seconds to wait for a cell's last output after its reply
+_names = itertools.count()
 
 #: Restores IPython's cell pipeline to its start-of-kernel defaults (run before every learner cell):
 #: fresh input transformers, no AST transformers, and no instance attributes shadowing the shell's
@@ -51,9 +64,13 @@ def limit_source(memory_bytes: int) -> str:
 
 def as_expression(source: str) -> str:
     """An expression running ``source`` in a private namespace and giving back its ``RESULT``."""
+    # The real builtins without looking up a name (``__import__``, ``__builtins__``) the learner could shadow.
+    # (os._wrap_close was made at start-up, so its module globals hold the real builtins dict.)
+    builtins = ("[c for c in ().__class__.__base__.__subclasses__() if c.__name__ == '_wrap_close' "
+                "and c.__module__ == 'os'][0].__init__.__globals__['__builtins__']")
     return (
-        "(lambda b, g: (b.exec(b.compile(" + repr(source) + ", '<grader>', 'exec'), g), g.get('RESULT'))[1])"
-        "(__import__('builtins'), {'__builtins__': __import__('builtins'), '__name__': '__grader__'})"
+        "(lambda b, g: (b['exec'](b['compile'](" + repr(source) + ", '<grader>', 'exec'), g), g.get('RESULT'))[1])"
+        f"(*(lambda b: (b, {{'__builtins__': b, '__name__': '__grader__'}}))({builtins}))"
     )
 
 
@@ -69,6 +86,18 @@ class CellTimeout(KernelTrouble):
 
 class KernelDied(KernelTrouble):
     status = "kernel-died"
+
+
+class KernelTampered(KernelTrouble):
+    """The kernel no longer speaks the protocol (a message the grader cannot read, grader code that cannot run)."""
+
+    status = "kernel-tampered"
+
+
+class MemoryLimit(KernelDied):
+    """The sandbox's memory limit killed the kernel (or its last process)."""
+
+    status = "memory-limit"
 
 
 class ProbeError(Exception):
@@ -109,29 +138,61 @@ def kernel_env(home: str) -> dict:
     }
 
 
+class _Manager(KernelManager):
+    """Starts ``wrap(argv)``: the grader's own interpreter running ipykernel, in the sandbox when there is one."""
+
+    wrap = None
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        argv = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file]
+        return self.wrap(argv) if self.wrap else argv
+
+
 class Kernel:
     """One kernel process in its own fresh temporary folder (removed by :meth:`close`).
 
     :meth:`launch` only spawns the process, so a batch can boot the next submission's kernel while it
-    grades the current one; :meth:`connect` waits for it. :meth:`start` does both.
+    grades the current one; :meth:`connect` waits for it. :meth:`start` does both. With ``sandboxed``
+    the kernel runs in a bubblewrap sandbox with one control group (see :mod:`~course_utils.grade.sandbox`);
+    ``scratch`` is the folder its temporary folder goes in (a batch removes it at the end, whatever happens).
     """
 
-    def __init__(self, *, memory_bytes: int = 3 << 30, output_cap: int = 20_000, startup_timeout: float = 60.0):
+    def __init__(self, *, memory_bytes: int = 3 << 30, output_cap: int = 20_000, startup_timeout: float = 60.0,
+                 sandboxed: bool = False, cpu_seconds: int = 3600, scratch: str | None = None):
         self.memory_bytes, self.output_cap, self.startup_timeout = memory_bytes, output_cap, startup_timeout
-        self.root = tempfile.mkdtemp(prefix="grade-")
+        self.sandboxed, self.cpu_seconds = sandboxed, cpu_seconds
+        self.root = tempfile.mkdtemp(prefix="grade-", dir=scratch)
+        self.tag = os.path.basename(scratch) if scratch else "grade"  # names its control groups
         self.workdir = os.path.join(self.root, "work")  # holds nothing of the grader's
-        os.mkdir(self.workdir)
-        self.km = self.kc = None
+        self.conn = os.path.join(self.root, "conn")  # connection file and ipc sockets
+        if len(self.conn) > 90:  # a socket's path must fit in 107 bytes
+            self.conn = tempfile.mkdtemp(prefix="grade-conn-")
+        self.km = self.kc = self.cgroup = None
+        self.isolation = "none"
 
     def launch(self) -> None:
-        """Spawn the kernel process; do not wait for it."""
-        self.km = KernelManager(kernel_name="python3")
+        """Spawn the kernel process (in a fresh sandbox and working folder); do not wait for it."""
+        for folder in (self.workdir, self.conn):
+            shutil.rmtree(folder, ignore_errors=True)
+            os.mkdir(folder, 0o700)
+        context = zmq.Context()
+        context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE)  # every socket of this kernel's client
+        context.setsockopt(zmq.LINGER, 0)
+        self.km = _Manager(kernel_name="python3", transport="ipc", ip=os.path.join(self.conn, "k"),
+                           connection_file=os.path.join(self.conn, "kernel.json"), context=context)
+        if self.sandboxed:
+            name = f"{self.tag}-{os.getpid()}-{next(_names)}"
+            self.cgroup = sandbox.Cgroup.create(name, self.memory_bytes)
+            self.isolation = "bwrap+cgroup" if self.cgroup else "bwrap"
+            self.km.wrap = lambda argv: sandbox.command(argv, work=self.workdir, shared=[self.conn],
+                                                        cgroup=self.cgroup, memory_bytes=self.memory_bytes,
+                                                        cpu_seconds=self.cpu_seconds)
         self.km.start_kernel(cwd=self.workdir, env=kernel_env(self.workdir), stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
 
     def connect(self) -> None:
         """Wait until the launched kernel answers, then cap its memory (before any learner code runs)."""
-        self.kc = self.km.blocking_client()
+        self.kc = self.km.client(context=self.km.context)  # blocking, on the context that caps message sizes
         self.kc.start_channels()
         try:
             self.kc.wait_for_ready(timeout=self.startup_timeout)
@@ -144,6 +205,7 @@ class Kernel:
         self.connect()
 
     def shutdown(self) -> None:
+        """Stop the kernel, everything it started and its sandbox."""
         if self.kc is not None:
             self.kc.stop_channels()
         if self.km is not None:
@@ -151,25 +213,45 @@ class Kernel:
                 self.km.shutdown_kernel(now=True)
             except Exception:  # already dead: nothing left to stop
                 pass
-        self.km = self.kc = None
+            try:
+                self.km.context.destroy(linger=0)
+            except Exception:
+                pass
+        if self.cgroup is not None:
+            self.cgroup.remove()
+        self.km = self.kc = self.cgroup = None
 
     def close(self) -> None:
         """Stop the kernel and delete its folder."""
         self.shutdown()
         shutil.rmtree(self.root, ignore_errors=True)
+        shutil.rmtree(self.conn, ignore_errors=True)
 
     def restart(self) -> None:
-        """A brand-new kernel process (same folder); the old one is killed."""
+        """A brand-new kernel process in a fresh sandbox and folder; the old one is killed."""
         self.shutdown()
         self.start()
+
+    def died(self) -> KernelDied:
+        """Why the kernel process is gone: the memory limit, or something else."""
+        if self.cgroup is not None and self.cgroup.oom_kills():
+            return MemoryLimit("the kernel was killed by the memory limit")
+        return KernelDied("the kernel process died")
 
     def execute(self, code: str, timeout: float, user_expressions: dict | None = None) -> Reply:
         """Run ``code``; raise :class:`CellTimeout` or :class:`KernelDied` instead of hanging."""
         msg_id = self.kc.execute(code, silent=False, store_history=bool(code), user_expressions=user_expressions or {},
                                  allow_stdin=False, stop_on_error=False)
         deadline = time.monotonic() + timeout
-        reply, idle, chunks, size, capped = None, False, [], 0, False
+        reply, idle, chunks, size, capped, replied = None, False, [], 0, False, None
         while reply is None or not idle:
+            if reply is not None:  # the answer is in: wait a little for the end of its output, not for ever
+                replied = replied or time.monotonic()
+                if time.monotonic() > min(deadline, replied + OUTPUT_GRACE):
+                    capped = True  # output was lost (a message above MAX_MESSAGE is dropped, and the socket with it)
+                    self._reconnect_iopub()
+                    break
+                time.sleep(0.01)
             for msg in self._drain_iopub():
                 if msg["parent_header"].get("msg_id") != msg_id:
                     continue
@@ -188,11 +270,14 @@ class Kernel:
                         reply = msg["content"]
                 except queue.Empty:
                     pass
+                except Exception as error:  # signed by the kernel, but not a message: learner code broke it
+                    raise KernelTampered(
+                        f"the kernel sent a reply the grader cannot read ({type(error).__name__})") from None
+            if not isinstance(reply, (dict, type(None))):
+                raise KernelTampered("the kernel sent a reply the grader cannot read")
             if not self.km.is_alive():
-                raise KernelDied("the kernel process died")
-            if time.monotonic() > deadline:
-                if reply is not None:  # the answer is in; only trailing output is late
-                    break
+                raise self.died()
+            if time.monotonic() > deadline and reply is None:
                 raise CellTimeout(f"no answer within {timeout:g} s")
         return Reply(
             status=reply.get("status", "error"),
@@ -225,12 +310,24 @@ class Kernel:
         """Undo input/AST transformers and shell-method overrides a previous cell may have installed."""
         self.evaluate(RESET_SOURCE, timeout)
 
+    def _reconnect_iopub(self) -> None:
+        """A new output socket (ZeroMQ drops the connection that carried a message above MAX_MESSAGE)."""
+        self.kc.iopub_channel.stop()
+        self.kc._iopub_channel = None
+        self.kc.iopub_channel.start()
+
     def _drain_iopub(self):
         while True:
             try:
-                yield self.kc.get_iopub_msg(timeout=0)
+                msg = self.kc.get_iopub_msg(timeout=0)
             except queue.Empty:
                 return
+            except Exception as error:
+                raise KernelTampered(
+                    f"the kernel sent output the grader cannot read ({type(error).__name__})") from None
+            if isinstance(msg, dict) and isinstance(msg.get("content"), dict) and isinstance(
+                    msg.get("parent_header"), dict):
+                yield msg
 
 
 def _output_text(kind: str, content: dict) -> str:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 
 import numpy as np
 
-from course_utils.grade.rubric import Case, Code, Exercise, Tensor
+from course_utils.grade.rubric import DELEGATES, Case, Code, Exercise, Tensor
 
 MAX_VALUES = 1_000_000  # per returned array
 
@@ -56,6 +57,62 @@ def plain(value):
         raise TypeError(f"should return {count} values, returned {type(value).__name__}")
     return {"items": [leaf(v) for v in value]}
 
+def _folder(name):
+    import importlib.util, os
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin:
+        return None
+    return os.path.dirname(spec.origin) + os.sep if spec.submodule_search_locations else spec.origin
+
+FORBIDDEN_FILES = [f for f in map(_folder, SPEC["forbidden"]) if f]
+ALLOWED_FILES = [f for f in map(_folder, SPEC["allowed"]) if f]
+
+def banned(module, filename):
+    if isinstance(module, str) and module.split(".")[0] in SPEC["forbidden"]:
+        return not any(module == a or module.startswith(a + ".") for a in SPEC["allowed"])
+    if isinstance(filename, str) and any(filename.startswith(f) for f in FORBIDDEN_FILES):
+        return not any(filename.startswith(f) for f in ALLOWED_FILES)
+    return False
+
+class Delegation(Exception):
+    pass
+
+def guarded(call):
+    """call(), noting every Python function and C function it enters that the exercise may not use."""
+    if not SPEC["forbidden"]:
+        return call()
+    import sys, threading
+    seen = []
+
+    def hook(frame, event, arg):
+        if seen:
+            return
+        if event == "call":
+            module = frame.f_globals.get("__name__") if isinstance(frame.f_globals, dict) else None
+            if banned(module, frame.f_code.co_filename):
+                seen.append(f"{module}.{frame.f_code.co_name}")
+        elif event == "c_call":
+            module = getattr(arg, "__module__", None)
+            if banned(module, None):
+                seen.append(f"{module}.{getattr(arg, '__name__', '?')}")
+
+    sys.setprofile(hook)
+    threading.setprofile(hook)
+    try:
+        result = call()
+    finally:
+        intact = sys.getprofile() is hook
+        sys.setprofile(None)
+        threading.setprofile(None)
+    if seen:
+        raise Delegation(seen[0])
+    if not intact:
+        raise Delegation("sys.setprofile (it switched off the grader's watch)")
+    return result
+
 def run(case):
     function = get_ipython().user_ns.get(SPEC["function"])
     if not callable(function):
@@ -65,9 +122,13 @@ def run(case):
             scope = {"numpy": numpy}
             exec(SPEC["adapter"], scope)
             function = scope["adapt"](function)
+        args = [build(a) for a in case["args"]]
+        kwargs = {k: build(v) for k, v in case["kwargs"].items()}
         with numpy.errstate(all="ignore"):
-            result = function(*[build(a) for a in case["args"]], **{k: build(v) for k, v in case["kwargs"].items()})
+            result = guarded(lambda: function(*args, **kwargs))
         return plain(result)
+    except Delegation as error:
+        return {"error": DELEGATES + str(error)[:200]}
     except BaseException as error:
         return {"error": f"{type(error).__name__}: {error}"[:300]}
 
@@ -90,13 +151,15 @@ def kernel_source(exercise: Exercise, cases: list[Case]) -> str:
     """The grader code that calls ``exercise.function`` on ``cases`` inside the kernel."""
     spec = {
         "function": exercise.function,
+        "forbidden": list(exercise.forbidden),
+        "allowed": list(exercise.allowed),
         "returns": exercise.returns,
         "adapter": exercise.adapter,
         "cases": [{"args": [_arg(a) for a in c.args], "kwargs": {k: _arg(v) for k, v in c.kwargs.items()}}
                   for c in cases],
     }
     payload = base64.b64encode(json.dumps(spec).encode()).decode()
-    return f"PAYLOAD = {payload!r}\nMAX_VALUES = {MAX_VALUES}\n" + KERNEL_SOURCE
+    return f"PAYLOAD = {payload!r}\nMAX_VALUES = {MAX_VALUES}\nDELEGATES = {DELEGATES!r}\n" + KERNEL_SOURCE
 
 
 class BadProbeResult(ValueError):
@@ -106,19 +169,23 @@ class BadProbeResult(ValueError):
 def _leaf(item) -> dict:
     if not isinstance(item, dict) or not isinstance(item.get("shape"), list) or not isinstance(item.get("data"), list):
         raise BadProbeResult("a result is not a {shape, data} record")
-    shape = [int(n) for n in item["shape"]]
+    if len(item["shape"]) > 32 or not all(type(n) is int and 0 <= n <= MAX_VALUES for n in item["shape"]):
+        raise BadProbeResult("a result's shape is not a short list of sizes")
+    shape = list(item["shape"])
+    if len(item["data"]) > MAX_VALUES or not all(type(x) in (int, float) for x in item["data"]):
+        raise BadProbeResult("a result's data is not a list of at most a million numbers")
     data = np.asarray(item["data"], dtype=np.float64)
-    if data.ndim != 1 or data.size != int(np.prod(shape)):
+    if data.ndim != 1 or data.size != math.prod(shape):
         raise BadProbeResult("a result's data does not fit its shape")
     return {"shape": shape, "data": data}
 
 
 def decode(text: str, exercise: Exercise, count: int) -> list[dict]:
-    """Parse and validate the kernel's answer for ``count`` cases."""
+    """Parse and validate the kernel's answer for ``count`` cases (anything else: :class:`BadProbeResult`)."""
     try:
         results = json.loads(base64.b64decode(text, validate=True))
-    except ValueError:
-        raise BadProbeResult("the answer is not base64 JSON") from None
+    except (ValueError, TypeError, RecursionError, MemoryError):
+        raise BadProbeResult("the answer is not base64 JSON (or nested too deep)") from None
     if not isinstance(results, list) or len(results) != count:
         raise BadProbeResult("the answer does not hold one result per case")
     clean = []
@@ -126,7 +193,7 @@ def decode(text: str, exercise: Exercise, count: int) -> list[dict]:
         if not isinstance(result, dict):
             raise BadProbeResult("a result is not a record")
         if "error" in result:
-            clean.append({"error": str(result["error"])[:300]})
+            clean.append({"error": str(result["error"])[:300] if isinstance(result["error"], str) else "an error"})
         elif exercise.returns:
             items = result.get("items")
             if not isinstance(items, list) or len(items) != exercise.returns:

@@ -39,16 +39,19 @@ class Changes:
 
 
 def nbgrader(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+    metadata = cell.get("metadata")
+    found = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    return found if isinstance(found, dict) else {}
 
 
 def cell_key(cell) -> str | None:
-    return cell.get("id") or nbgrader(cell).get("grade_id")
+    key = cell.get("id") or nbgrader(cell).get("grade_id")
+    return key if isinstance(key, str) else None
 
 
 def _source(cell) -> str:
     source = cell.get("source", "")
-    if isinstance(source, list):
+    if isinstance(source, list) and all(isinstance(line, str) for line in source):
         source = "".join(source)
     if not isinstance(source, str):
         raise InvalidNotebook("a cell's source is not text")
@@ -65,11 +68,15 @@ def read_submission(data: bytes) -> list[dict]:
         nb = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InvalidNotebook(f"not a valid notebook file (JSON): {error}") from None
+    except RecursionError:
+        raise InvalidNotebook("not a valid notebook file: JSON nested too deep") from None
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
         raise InvalidNotebook("not a notebook: no list of cells")
     cells = [c for c in nb["cells"] if isinstance(c, dict)]
     for cell in cells:
         _source(cell)
+        if not isinstance(cell.get("metadata", {}), dict):
+            raise InvalidNotebook("a cell's metadata is not a mapping")
     return cells
 
 

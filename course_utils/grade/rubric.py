@@ -19,6 +19,13 @@ from course_utils import optimizers, surfaces
 
 EPS = 1e-7  # Keras' probability clip
 
+#: What an exercise that asks for numpy may not call while the grader calls it: Keras, TensorFlow, and
+#: course_utils (its reference implementations). A call into any of them (found by the module of each
+#: Python frame, and of each C function, entered during the call) scores 0 with a line that says so.
+NUMPY_ONLY = ("keras", "tensorflow", "tf_keras", "course_utils")
+#: Exercises that ask for TensorFlow or Keras may use them, but never course_utils' own answers.
+NO_COURSE_ANSWERS = ("course_utils",)
+
 
 @dataclass(frozen=True)
 class Code:
@@ -77,6 +84,9 @@ class Exercise:
     parts: tuple[str, ...] = ()
     adapter: str = ""
     verdict: Callable[[Case, list[np.ndarray]], str | None] | None = None
+    forbidden: tuple[str, ...] = NUMPY_ONLY
+    allowed: tuple[str, ...] = ()
+    uses: str = "numpy"
 
     def expected(self, case: Case):
         if self.reference is None:
@@ -178,7 +188,8 @@ LESSON_02 = {
         "categorical_crossentropy", _categorical,
         lambda t, p: -np.sum(t * np.log(np.clip(p, EPS, 1 - EPS)), -1), rtol=1e-5, atol=1e-5),
     "hinge-check": Exercise("hinge", _hinge_cases, lambda t, p: np.mean(np.maximum(0.0, 1.0 - t * p), -1)),
-    "logits_objective-check": Exercise("logits_objective", _logits_cases, _logits_objective, rtol=1e-4, atol=1e-5),
+    "logits_objective-check": Exercise("logits_objective", _logits_cases, _logits_objective, rtol=1e-4, atol=1e-5,
+                                       forbidden=NO_COURSE_ANSWERS, uses="TensorFlow"),
 }
 
 # --- lesson 03 -----------------------------------------------------------------------------------------------
@@ -328,12 +339,16 @@ def _best_lr_cases(rng):
             Case((Code("optimizers.adam"), Code("surfaces.bowl"), candidates, 20), {}, "Adam on the bowl")]
 
 
+COURSE_TOOLS = ("course_utils.optimizers", "course_utils.surfaces", "course_utils._validation")  # 04 hands these out
+
 LESSON_04 = {
     "sgd_momentum_update-check": Exercise("sgd_momentum_update", _momentum_cases, sgd_momentum_update, returns=2),
     "rmsprop_update-check": Exercise("rmsprop_update", _rmsprop_cases, rmsprop_update, returns=2),
     "adam_update-check": Exercise("adam_update", _adam_cases, adam_update, returns=3),
-    "final_loss-check": Exercise("final_loss", _final_loss_cases, final_loss, rtol=1e-6),
-    "best_learning_rate-check": Exercise("best_learning_rate", _best_lr_cases, best_learning_rate),
+    "final_loss-check": Exercise("final_loss", _final_loss_cases, final_loss, rtol=1e-6, allowed=COURSE_TOOLS,
+                                 uses="numpy and the course's optimizers and surfaces"),
+    "best_learning_rate-check": Exercise("best_learning_rate", _best_lr_cases, best_learning_rate,
+                                         allowed=COURSE_TOOLS, uses="numpy and the course's optimizers and surfaces"),
 }
 
 # --- lesson 05 -----------------------------------------------------------------------------------------------
@@ -439,6 +454,7 @@ LESSON_05 = {
     "piecewise_constant-check": Exercise("piecewise_constant", _piecewise_cases, _piecewise_constant),
     "WarmupSchedule-check": Exercise(
         "WarmupSchedule", _warmup_cases, _warmup, rtol=1e-5, atol=1e-9, returns=4, adapter=WARMUP_ADAPTER,
+        forbidden=NO_COURSE_ANSWERS, uses="Keras",
         parts=("the rates for integer steps", "a schedule rebuilt from get_config()",
                "the rates inside a compiled graph, as model.fit calls it",
                "being a keras.optimizers.schedules.LearningRateSchedule")),
@@ -605,20 +621,27 @@ LESSON_06 = {
     "one_hot-check": Exercise("one_hot", _one_hot_cases, lambda labels, k: np.eye(k)[labels]),
     "train_step-check": Exercise(
         "train_step", _train_step_cases, _train_step, rtol=1e-4, atol=1e-6, returns=5, adapter=TRAIN_STEP_ADAPTER,
+        forbidden=NO_COURSE_ANSWERS, uses="TensorFlow (a GradientTape)",
         parts=("the loss it returned", "the hidden weights after the update", "the hidden biases after the update",
                "the output weights after the update", "the output biases after the update")),
     "build_digits_model-check": Exercise(
         "build_digits_model", _build_model_cases, _digits_model, rtol=1e-4, atol=1e-6, returns=6,
-        adapter=BUILD_MODEL_ADAPTER,
+        adapter=BUILD_MODEL_ADAPTER, forbidden=NO_COURSE_ANSWERS, uses="Keras",
         parts=("the number of parameters", "the probabilities it predicts", "the loss it is compiled with",
                "the optimizer being Adam", "the optimizer's learning rate", "reporting accuracy")),
     "train_digits-check": Exercise("train_digits", _train_digits_cases, None, adapter=TRAIN_DIGITS_ADAPTER,
-                                   verdict=_held_out_accuracy),
+                                   verdict=_held_out_accuracy, forbidden=NO_COURSE_ANSWERS,
+                                   allowed=("course_utils.data", "course_utils.keras_tools",
+                                            "course_utils._validation"),
+                                   uses="Keras"),
 }
 
 RUBRICS: dict[str, dict[str, Exercise]] = {
     "01": LESSON_01, "02": LESSON_02, "03": LESSON_03, "04": LESSON_04, "05": LESSON_05, "06": LESSON_06,
 }
+
+
+DELEGATES = "Delegates: "  # the probe's error text when the answer called what it may not
 
 
 class NoRubric(LookupError):
@@ -642,6 +665,10 @@ def judge(exercise: Exercise, case: Case, expected, got: dict) -> str | None:
     if "error" in got:
         if got["error"].startswith("NotImplementedError"):
             return f"{exercise.function} is not written yet."
+        if got["error"].startswith(DELEGATES):
+            what = got["error"][len(DELEGATES):]
+            return (f"{exercise.function} calls {what}, an existing implementation: this exercise asks you to write "
+                    f"it yourself with {exercise.uses}, so it scores 0.")
         return f"{call} raised {got['error']}"
     leaves = got["items"] if exercise.returns else [got["value"]]
     values = [np.asarray(leaf["data"], dtype=np.float64).reshape(leaf["shape"]) for leaf in leaves]
