@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from course_utils._validation import as_array, fraction, integer
+from course_utils._validation import as_array, flag, fraction, integer
 
 
 class Split(NamedTuple):
@@ -25,8 +25,9 @@ def load_digits(val_fraction=0.2, seed=0) -> Split:
     """Load the 8x8 digits, scale pixels to [0, 1], and split them, stratified by label.
 
     Args:
-        val_fraction: share of the images held out for validation, in (0, 1).
-        seed: the split's random seed (the same seed gives the same split).
+        val_fraction: share of the images held out for validation, in (0, 1), leaving at least
+            one image of each of the 10 digits on both sides (above 9/1797, at most 1787/1797).
+        seed: the split's random seed, an integer in [0, 2**32 - 1] (the same seed gives the same split).
 
     Example:
         >>> split = load_digits()
@@ -37,7 +38,16 @@ def load_digits(val_fraction=0.2, seed=0) -> Split:
     from sklearn.model_selection import train_test_split
 
     share = fraction(val_fraction, "val_fraction", low_open=True, high_open=True)
+    seed = integer(seed, "seed", maximum=2**32 - 1)
     digits = sklearn_digits()
+    count, classes = len(digits.target), len(np.unique(digits.target))
+    held_out = math.ceil(share * count)  # what train_test_split holds out
+    if min(held_out, count - held_out) < classes:
+        raise ValueError(
+            f"val_fraction={share} holds out {held_out} of {count} images; a split stratified by the {classes} "
+            f"digits needs at least {classes} images on each side: expected {classes - 1}/{count} < val_fraction <= "
+            f"{count - classes}/{count} (about {(classes - 1) / count:.4f} to {(count - classes) / count:.4f})"
+        )
     x = (digits.data / 16.0).astype(np.float32)  # pixels are 0..16
     y = digits.target.astype(np.int64)
     x_train, x_val, y_train, y_val = train_test_split(x, y, test_size=share, random_state=seed, stratify=y)
@@ -53,7 +63,7 @@ def steps_per_epoch(num_examples, batch_size, drop_remainder=False) -> int:
     """
     n = integer(num_examples, "num_examples", minimum=1)
     size = integer(batch_size, "batch_size", minimum=1)
-    return n // size if drop_remainder else math.ceil(n / size)
+    return n // size if flag(drop_remainder, "drop_remainder") else math.ceil(n / size)
 
 
 def batches(x, y, batch_size, *, shuffle=True, seed=0, drop_remainder=False) -> Iterator[tuple]:
@@ -75,7 +85,8 @@ def batches(x, y, batch_size, *, shuffle=True, seed=0, drop_remainder=False) -> 
         raise ValueError(f"x and y must have the same number of examples, got len(x)={len(x)} and len(y)={len(y)}")
     count = steps_per_epoch(len(x), batch_size, drop_remainder)
     size = int(batch_size)
-    order = np.random.default_rng(seed).permutation(len(x)) if shuffle else np.arange(len(x))
+    seed = integer(seed, "seed")
+    order = np.random.default_rng(seed).permutation(len(x)) if flag(shuffle, "shuffle") else np.arange(len(x))
     for step in range(count):
         index = order[step * size : (step + 1) * size]
         yield x[index], y[index]

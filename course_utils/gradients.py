@@ -11,17 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from course_utils._validation import as_array, positive_number
-
-
-def _scalar(value, where: str) -> float:
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{where} must return one real number, got {type(value).__name__} {value!r}") from None
-    if array.size != 1:
-        raise TypeError(f"{where} must return one real number (a loss), got an array of shape {array.shape}")
-    return float(array.reshape(()))
+from course_utils._validation import as_array, describe, positive_number, scalar_result
 
 
 def numerical_gradient(f, x, eps=1e-6) -> np.ndarray:
@@ -44,14 +34,21 @@ def numerical_gradient(f, x, eps=1e-6) -> np.ndarray:
         [2.0, -6.0]
     """
     if not callable(f):
-        raise TypeError(f"f must be a function x -> float, got {f!r}")
+        raise TypeError(f"f must be a function x -> float, got {type(f).__name__} {describe(f)}")
     h = positive_number(eps, "eps")
     x = as_array(x, "x", dtype=np.float64, min_ndim=0)
+    lost = (x + h == x) | (x - h == x)
+    if np.any(lost):
+        where = tuple(int(i) for i in np.argwhere(lost)[0]) if x.ndim else ()
+        raise ValueError(
+            f"eps={h!r} is below the float64 spacing of x={x[where].item()!r} at index {where}: x + eps == x, so the "
+            f"gradient would come out as 0; expected eps well above {float(np.spacing(x[where])):.3g} (e.g. 1e-6)"
+        )
     grad = np.zeros_like(x)
     for i in np.ndindex(x.shape):
         step = np.zeros_like(x)
         step[i] = h
-        grad[i] = (_scalar(f(x + step), "f") - _scalar(f(x - step), "f")) / (2 * h)
+        grad[i] = (scalar_result(f(x + step), "f") - scalar_result(f(x - step), "f")) / (2 * h)
     return grad
 
 
@@ -85,6 +82,8 @@ def gradient_check(f, grad_f, x, eps=1e-6) -> GradientCheck:
         >>> gradient_check(lambda w: (w ** 2).sum(), lambda w: w, np.array([1.0, 2.0])).ok  # forgot the 2
         False
     """
+    if not callable(grad_f):
+        raise TypeError(f"grad_f must be a function x -> gradient, got {type(grad_f).__name__} {describe(grad_f)}")
     x = as_array(x, "x", dtype=np.float64, min_ndim=0)
     numerical = numerical_gradient(f, x, eps)
     raw = grad_f(x)

@@ -12,7 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_utils._validation import FLOAT, as_array, in_unit_interval, positive_number, same_shape
+from course_utils._validation import (
+    FLOAT,
+    FLOAT_TINY,
+    as_array,
+    flag,
+    in_unit_interval,
+    positive_number,
+    same_shape,
+)
 
 #: Keras' fuzz factor ``keras.config.epsilon()``: probabilities are clipped to [EPSILON, 1 - EPSILON].
 EPSILON = 1e-7
@@ -104,10 +112,9 @@ def huber(y_true, y_pred, delta=1.0):
     error = y_pred - y_true
     abs_error = np.abs(error)
     half = FLOAT(0.5)
-    return np.mean(
-        np.where(abs_error <= delta, half * np.square(error), delta * abs_error - half * np.square(delta)),
-        axis=-1,
-    )
+    with np.errstate(over="ignore"):  # a huge delta overflows only the linear branch, which is then not used
+        linear = delta * abs_error - half * np.square(delta)
+    return np.mean(np.where(abs_error <= delta, half * np.square(error), linear), axis=-1)
 
 
 def sigmoid_cross_entropy_with_logits(labels, logits):
@@ -169,7 +176,7 @@ def binary_crossentropy(y_true, y_pred, from_logits=False):
         Keras clips probabilities to [1e-7, 1 - 1e-7], so a loss never exceeds
         ``-log(1e-7) = 16.118``; PyTorch's ``BCELoss`` clamps the log at -100 instead.
     """
-    if from_logits:
+    if flag(from_logits, "from_logits"):
         return np.mean(sigmoid_cross_entropy_with_logits(y_true, y_pred), axis=-1)
     y_true, y_pred = _pair(y_true, y_pred)
     in_unit_interval(y_true, "y_true")
@@ -217,8 +224,10 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False):
     Note:
         Keras divides ``y_pred`` by its row sum before clipping; a row that is not a
         probability distribution is therefore rescaled rather than rejected (a row of
-        zeros is rejected here because it cannot be rescaled).
+        zeros is rejected here because it cannot be rescaled, and so is a row of values
+        below float32's smallest normal number, for which Keras returns nan).
     """
+    from_logits = flag(from_logits, "from_logits")
     y_true, y_pred = _pair(y_true, y_pred)
     _check_class_axis(y_pred)
     in_unit_interval(y_true, "y_true")
@@ -226,10 +235,14 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False):
         log_sum, shifted = _log_sum_exp_minus(y_pred)
         return np.sum(y_true * (log_sum - shifted), axis=-1)
     in_unit_interval(y_pred, "y_pred", _LOGITS_HINT)
+    largest = np.max(y_pred, axis=-1)
+    if np.any(largest < FLOAT_TINY):  # TensorFlow flushes tiny (subnormal) values to 0, and 0 / 0 is nan
+        row = tuple(int(i) for i in np.argwhere(largest < FLOAT_TINY)[0])
+        raise ValueError(
+            f"y_pred row {row} holds only zeros or values below float32's smallest normal number {FLOAT_TINY:.3g} "
+            f"(largest {largest[row]!s}), so it cannot be renormalised; expected probabilities that sum to 1"
+        )
     totals = np.sum(y_pred, axis=-1, keepdims=True)
-    if np.any(totals == 0):
-        row = tuple(int(i) for i in np.argwhere(totals[..., 0] == 0)[0])
-        raise ValueError(f"y_pred row {row} is all zeros; expected probabilities that sum to 1")
     p = _clip(y_pred / totals)
     return -np.sum(y_true * np.log(p), axis=-1)
 
@@ -255,6 +268,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
     Note:
         ``y_true`` of shape ``(n, 1)`` is accepted and squeezed, as Keras does.
     """
+    from_logits = flag(from_logits, "from_logits")
     y_pred = as_array(y_pred, "y_pred")
     _check_class_axis(y_pred)
     labels = as_array(y_true, "y_true", dtype=np.float64, min_ndim=0)

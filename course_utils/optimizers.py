@@ -22,7 +22,17 @@ from typing import NamedTuple
 
 import numpy as np
 
-from course_utils._validation import FLOAT, as_array, fraction, integer, positive_number
+from course_utils._validation import (
+    FLOAT,
+    as_array,
+    describe,
+    flag,
+    fraction,
+    integer,
+    positive_number,
+    rates,
+    scalar_result,
+)
 
 Params = np.ndarray | list
 
@@ -71,22 +81,22 @@ def _as_params(params, name="params") -> Params:
     return as_array(params, name, min_ndim=0).copy()
 
 
-def _check_grads(grads, like) -> Params:
+def _check_grads(grads, like, name="grads") -> Params:
     """Convert ``grads`` to float32 and check they match the structure of ``like`` (a state slot or None)."""
     if like is None:
-        return _as_params(grads, "grads")
+        return _as_params(grads, name)
     if isinstance(like, list):
         if not isinstance(grads, (list, tuple)) or len(grads) != len(like):
             got = f"a list of {len(grads)}" if isinstance(grads, (list, tuple)) else f"a {type(grads).__name__}"
-            raise ValueError(f"grads must be a list of {len(like)} arrays, one per parameter, got {got}")
+            raise ValueError(f"{name} must be a list of {len(like)} arrays, one per parameter, got {got}")
         named = [
-            (as_array(g, f"grads[{i}]", min_ndim=0), s, f"grads[{i}]") for i, (g, s) in enumerate(zip(grads, like))
+            (as_array(g, f"{name}[{i}]", min_ndim=0), s, f"{name}[{i}]") for i, (g, s) in enumerate(zip(grads, like))
         ]
     else:
-        named = [(as_array(grads, "grads", min_ndim=0), like, "grads")]
-    for g, s, name in named:
+        named = [(as_array(grads, name, min_ndim=0), like, name)]
+    for g, s, where in named:
         if g.shape != s.shape:
-            raise ValueError(f"{name} has shape {g.shape}, but the parameter it updates has shape {s.shape}")
+            raise ValueError(f"{where} has shape {g.shape}, but the parameter it updates has shape {s.shape}")
     converted = [g for g, _, _ in named]
     return converted if isinstance(like, list) else converted[0]
 
@@ -95,9 +105,26 @@ def _as_schedule(learning_rate) -> Callable[[int], np.float32]:
     # A schedule may also return an array that broadcasts against the parameters (one rate per row):
     # course_utils.widgets.descent runs a whole grid of learning rates at once that way.
     if callable(learning_rate):
-        return lambda step: FLOAT(np.asarray(learning_rate(step)))
+        return lambda step: rates(learning_rate(step), f"learning_rate({step})")
     lr = FLOAT(positive_number(learning_rate, "learning_rate"))
     return lambda step: lr
+
+
+def _check_state(state, kind: type, **slots: bool) -> None:
+    """Check ``state`` is a ``kind`` from this optimizer's ``init``: ``slots`` say which slots must be present."""
+    if not isinstance(state, kind):
+        raise TypeError(
+            f"state must be the {kind.__name__} that this optimizer's init(params) returned, "
+            f"got {type(state).__name__} {describe(state)}"
+        )
+    integer(state.step, "state.step")
+    for slot, wanted in slots.items():
+        if (getattr(state, slot) is None) == wanted:
+            has = "has no" if wanted else "has a"
+            raise ValueError(
+                f"state {has} {slot} slot: it was made by an optimizer with other settings; "
+                "expected the state that this optimizer's init(params) returned"
+            )
 
 
 def _zeros(params):
@@ -112,7 +139,7 @@ def apply_updates(params, updates) -> Params:
         [np.float32(1.5), np.float32(1.5)]
     """
     params = _as_params(params)
-    updates = _check_grads(updates, params)
+    updates = _check_grads(updates, params, "updates")
     return _map(lambda p, u: p + u, params, updates)
 
 
@@ -145,13 +172,13 @@ def sgd(learning_rate=0.01, momentum=0.0, nesterov=False) -> Optimizer:
     """
     schedule = _as_schedule(learning_rate)
     mu = FLOAT(fraction(momentum, "momentum", high_open=True))
-    if not isinstance(nesterov, bool):
-        raise TypeError(f"nesterov must be True or False, got {nesterov!r}")
+    nesterov = flag(nesterov, "nesterov")
 
     def init(params):
         return SGDState(step=0, velocity=_zeros(params) if mu != 0 else None)
 
     def update(grads, state):
+        _check_state(state, SGDState, velocity=mu != 0)
         grads = _check_grads(grads, state.velocity)
         lr = schedule(state.step)
         if state.velocity is None:
@@ -200,8 +227,7 @@ def rmsprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=F
     rho = fraction(rho, "rho", high_open=True)
     mu = fraction(momentum, "momentum", high_open=True)
     eps = positive_number(epsilon, "epsilon")
-    if not isinstance(centered, bool):
-        raise TypeError(f"centered must be True or False, got {centered!r}")
+    centered = flag(centered, "centered")
 
     def init(params):
         return RMSpropState(
@@ -212,6 +238,7 @@ def rmsprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=F
         )
 
     def update(grads, state):
+        _check_state(state, RMSpropState, momentum=mu > 0, average_gradient=centered)
         grads = _check_grads(grads, state.velocity)
         lr = schedule(state.step)
         velocity = _map(lambda v, g: rho * v + (1 - rho) * np.square(g), state.velocity, grads)
@@ -267,6 +294,7 @@ def adagrad(learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7) ->
         return AdagradState(step=0, accumulator=_map(lambda z: z + start, _zeros(params)))
 
     def update(grads, state):
+        _check_state(state, AdagradState)
         grads = _check_grads(grads, state.accumulator)
         lr = schedule(state.step)
         accumulator = _map(lambda a, g: a + np.square(g), state.accumulator, grads)
@@ -313,6 +341,7 @@ def adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7) -> Optimiz
         return AdamState(step=0, m=_zeros(params), v=_zeros(params))
 
     def update(grads, state):
+        _check_state(state, AdamState)
         grads = _check_grads(grads, state.m)
         lr = schedule(state.step)
         t = FLOAT(state.step + 1)
@@ -332,6 +361,9 @@ def state_size(state) -> int:
         >>> state_size(adam().init([np.zeros((3, 2)), np.zeros(2)]))  # two slots of 8 values
         16
     """
+    if not isinstance(state, (SGDState, RMSpropState, AdagradState, AdamState)):
+        raise TypeError(f"state must be an optimizer state from init(params), got {type(state).__name__} "
+                        f"{describe(state)}")
     total = 0
     for slot in state[1:]:
         if slot is not None:
@@ -363,21 +395,30 @@ def trajectory(optimizer: Optimizer, loss_fn, grad_fn, start, num_steps=100, blo
         >>> run.points.shape, bool(run.losses[-1] < 1e-6), run.diverged
         ((21, 2), True, False)
     """
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be an Optimizer such as sgd(0.1), got {type(optimizer).__name__} "
+                        f"{describe(optimizer)}")
+    for name, fn in (("loss_fn", loss_fn), ("grad_fn", grad_fn)):
+        if not callable(fn):
+            raise TypeError(f"{name} must be a function of the point w, got {type(fn).__name__} {describe(fn)}")
     steps = integer(num_steps, "num_steps")
+    limit = positive_number(blow_up, "blow_up")
     w = as_array(start, "start", min_ndim=0).copy()
     state = optimizer.init(w)
-    points, losses = [w], [float(loss_fn(w))]
+    points, losses = [w], [scalar_result(loss_fn(w), "loss_fn")]
     diverged = False
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(steps):
-            g = np.asarray(grad_fn(w), dtype=FLOAT)
+            g = as_array(grad_fn(w), "grad_fn(w)", dtype=None, min_ndim=0, finite=False).astype(FLOAT)
+            if g.shape != w.shape:
+                raise ValueError(f"grad_fn(w) must have the shape of w {w.shape}, got {g.shape}")
             if not np.all(np.isfinite(g)):
                 diverged = True
                 break
             updates, state = optimizer.update(g, state)
             w = w + updates
-            loss = float(loss_fn(w))
-            if not np.isfinite(loss) or abs(loss) > blow_up or not np.all(np.isfinite(w)):
+            loss = scalar_result(loss_fn(w), "loss_fn", finite=False)
+            if not np.isfinite(loss) or abs(loss) > limit or not np.all(np.isfinite(w)):
                 diverged = True
                 break
             points.append(w)

@@ -10,6 +10,41 @@ import numpy as np
 
 from course_utils.surfaces import Surface
 
+#: The course's one palette: Okabe & Ito's eight colours, distinguishable with every common colour-vision
+#: deficiency (https://jfly.uni-koeln.de/color/). Every plot in the course takes its colours from here.
+PALETTE = {
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "green": "#009E73",
+    "purple": "#CC79A7",
+    "orange": "#E69F00",
+    "sky": "#56B4E9",
+    "yellow": "#F0E442",
+    "black": "#000000",
+}
+#: The order in which series take colours, line styles and markers (yellow is kept for fills: thin yellow
+#: lines are hard to see on white).
+CYCLE = ("blue", "vermillion", "green", "purple", "orange", "sky")
+LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1.5, 1, 1.5, 1, 1.5)), (0, (8, 2.5)))
+MARKERS = ("o", "s", "^", "D", "v", "P")
+
+
+def series_style(i: int, marker=False, **overrides) -> dict:
+    """Matplotlib keywords for the ``i``-th of several series: a palette colour *and* a line style
+    (and a marker with ``marker=True``), so the series differ in more than hue.
+
+    Example:
+        >>> series_style(1)
+        {'color': '#D55E00', 'linestyle': '--'}
+        >>> series_style(0, marker=True, linewidth=2)
+        {'color': '#0072B2', 'linestyle': '-', 'marker': 'o', 'linewidth': 2}
+    """
+    k = i % len(CYCLE)
+    style = {"color": PALETTE[CYCLE[k]], "linestyle": LINESTYLES[k]}
+    if marker:
+        style["marker"] = MARKERS[k]
+    return {**style, **overrides}
+
 
 def _axes(ax):
     if ax is None:

@@ -5,6 +5,10 @@ accepts an int or an array of steps (step 0 is the first update, as Keras counts
 returns float32 learning rates with the semantics of
 ``keras.optimizers.schedules``. Pass the function to any optimizer in
 :mod:`course_utils.optimizers` as its ``learning_rate``.
+
+Steps stay exact integers: Keras rounds a step to float32, which holds every integer only
+up to 2**24 = 16,777,216. Fractions of steps are computed from the exact step and rounded
+to float32 once, so ordinary steps give Keras' numbers to the bit.
 """
 
 from __future__ import annotations
@@ -14,23 +18,20 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from course_utils._validation import FLOAT, fraction, integer, positive_number
+from course_utils._validation import FLOAT, describe, flag, fraction, integer, positive_number, rates, step_counts
 
 Schedule = Callable[[object], object]
 
 
-def _steps(step) -> np.ndarray:
-    """Validate steps (non-negative, finite, real) and return them as float32."""
-    if isinstance(step, bool):
-        raise TypeError(f"step must be an integer or an array of integers, got {step!r}")
-    raw = np.asarray(step)
-    if raw.dtype.kind not in "iuf":
-        raise TypeError(f"step must be an integer or an array of integers, got {step!r}")
-    if raw.dtype.kind == "f" and not np.all(np.isfinite(raw)):
-        raise ValueError(f"step must be finite, got {step!r}")
-    if np.any(raw < 0):
-        raise ValueError(f"step must be >= 0 (step 0 is the first update), got {step!r}")
-    return raw.astype(FLOAT)
+def _fraction_of(steps: np.ndarray, length) -> np.ndarray:
+    """``steps / length`` in float32, rounded once from the exact integer steps (Keras: float32(step) / length)."""
+    return (steps / np.float64(length)).astype(FLOAT)
+
+
+def _sequence(value, name: str) -> list:
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
+        raise TypeError(f"{name} must be a list, got {type(value).__name__} {describe(value)}")
+    return list(value)
 
 
 def _out(values: np.ndarray):
@@ -48,7 +49,7 @@ def constant(learning_rate: float) -> Schedule:
     lr = FLOAT(positive_number(learning_rate, "learning_rate", allow_zero=True))
 
     def schedule(step):
-        return _out(np.full_like(_steps(step), lr))
+        return _out(np.full(np.shape(step_counts(step)), lr))
 
     return schedule
 
@@ -77,14 +78,22 @@ def exponential_decay(initial_learning_rate, decay_steps, decay_rate, staircase=
     lr0 = FLOAT(positive_number(initial_learning_rate, "initial_learning_rate", allow_zero=True))
     steps_per_decay = FLOAT(positive_number(decay_steps, "decay_steps"))
     rate = FLOAT(positive_number(decay_rate, "decay_rate"))
-    if not isinstance(staircase, bool):
-        raise TypeError(f"staircase must be True or False, got {staircase!r}")
+    staircase = flag(staircase, "staircase")
 
     def schedule(step):
-        p = _steps(step) / steps_per_decay
+        s = step_counts(step)
+        p = _fraction_of(s, steps_per_decay)
         if staircase:
             p = np.floor(p)
-        return _out(lr0 * np.power(rate, p))
+        with np.errstate(over="ignore"):
+            lr = lr0 * np.power(rate, p)
+        if not np.all(np.isfinite(lr)):  # decay_rate > 1 grows the rate without bound
+            first = np.min(s[~np.isfinite(lr)]) if s.ndim else s
+            raise ValueError(
+                f"step={first} takes the rate {initial_learning_rate} * {decay_rate} ** (step / {decay_steps}) beyond "
+                f"float32's range; expected a decay_rate <= 1 or smaller steps"
+            )
+        return _out(lr)
 
     return schedule
 
@@ -93,7 +102,7 @@ def piecewise_constant(boundaries: Sequence[int], values: Sequence[float]) -> Sc
     """A constant rate between boundaries: ``values[i]`` for ``boundaries[i-1] < step <= boundaries[i]``.
 
     Args:
-        boundaries: strictly increasing steps where the rate changes.
+        boundaries: strictly increasing integer steps where the rate changes.
         values: ``len(boundaries) + 1`` learning rates.
 
     Example:
@@ -106,13 +115,10 @@ def piecewise_constant(boundaries: Sequence[int], values: Sequence[float]) -> Sc
         step 1000 still gets ``values[0]``. optax's ``piecewise_constant_schedule``
         switches *at* the boundary instead.
     """
-    boundaries = list(boundaries)
-    values = list(values)
+    boundaries = [integer(b, f"boundaries[{i}]") for i, b in enumerate(_sequence(boundaries, "boundaries"))]
+    values = _sequence(values, "values")
     if not boundaries:
         raise ValueError("boundaries must hold at least one step, got []")
-    for i, b in enumerate(boundaries):
-        if isinstance(b, bool) or not isinstance(b, (int, np.integer, float, np.floating)) or not math.isfinite(b):
-            raise TypeError(f"boundaries[{i}] must be a finite number of steps, got {b!r}")
     if any(later <= earlier for earlier, later in zip(boundaries, boundaries[1:])):
         raise ValueError(f"boundaries must be strictly increasing, got {boundaries}")
     if len(values) != len(boundaries) + 1:
@@ -120,12 +126,12 @@ def piecewise_constant(boundaries: Sequence[int], values: Sequence[float]) -> Sc
             f"values must hold one more entry than boundaries ({len(boundaries) + 1}), "
             f"got len(values)={len(values)} for len(boundaries)={len(boundaries)}"
         )
-    rates = np.array([positive_number(v, f"values[{i}]", allow_zero=True) for i, v in enumerate(values)], FLOAT)
-    edges = np.array(boundaries, dtype=np.float64)
+    table = np.array([positive_number(v, f"values[{i}]", allow_zero=True) for i, v in enumerate(values)], FLOAT)
+    edges = np.array(boundaries, dtype=np.int64)
 
     def schedule(step):
-        # searchsorted with side="left" counts boundaries strictly below step.
-        return _out(rates[np.searchsorted(edges, _steps(step).astype(np.float64), side="left")])
+        # searchsorted with side="left" counts boundaries strictly below step; integers, so exact at any step.
+        return _out(table[np.searchsorted(edges, step_counts(step), side="left")])
 
     return schedule
 
@@ -167,7 +173,7 @@ def cosine_decay(initial_learning_rate, decay_steps, alpha=0.0, warmup_target=No
         pi = FLOAT(math.pi)
 
         def schedule(step):
-            fraction_done = np.minimum(_steps(step), length) / length
+            fraction_done = _fraction_of(np.minimum(step_counts(step), length), length)
             cosine = FLOAT(0.5) * (FLOAT(1.0) + np.cos(pi * fraction_done))
             return _out(lr0 * ((1 - floor) * cosine + floor))
 
@@ -200,13 +206,13 @@ def linear_warmup(target_learning_rate, warmup_steps, initial_learning_rate=0.0)
         subclass; the formula is the warmup phase of Keras' ``CosineDecay``.
     """
     target = FLOAT(positive_number(target_learning_rate, "target_learning_rate", allow_zero=True))
-    length = FLOAT(integer(warmup_steps, "warmup_steps", minimum=1))
+    length = integer(warmup_steps, "warmup_steps", minimum=1)
     start = FLOAT(positive_number(initial_learning_rate, "initial_learning_rate", allow_zero=True))
     delta = target - start
 
     def schedule(step):
-        s = _steps(step)
-        return _out(np.where(s < length, delta * (s / length) + start, target).astype(FLOAT))
+        s = step_counts(step)
+        return _out(np.where(s < length, delta * _fraction_of(s, length) + start, target).astype(FLOAT))
 
     return schedule
 
@@ -228,8 +234,8 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> 
     Note:
         optax's ``join_schedules`` has the same semantics.
     """
-    schedules = list(schedules)
-    boundaries = [integer(b, f"boundaries[{i}]", minimum=1) for i, b in enumerate(boundaries)]
+    schedules = _sequence(schedules, "schedules")
+    boundaries = [integer(b, f"boundaries[{i}]", minimum=1) for i, b in enumerate(_sequence(boundaries, "boundaries"))]
     if any(later <= earlier for earlier, later in zip(boundaries, boundaries[1:])):
         raise ValueError(f"boundaries must be strictly increasing, got {boundaries}")
     if len(schedules) != len(boundaries) + 1:
@@ -242,13 +248,13 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> 
             raise TypeError(f"schedules[{i}] must be a function step -> learning rate, got {s!r}")
 
     def schedule(step):
-        s = _steps(step)
-        result = np.asarray(schedules[0](s), dtype=FLOAT)
-        for boundary, later in zip(boundaries, schedules[1:]):
+        s = step_counts(step)
+        result = rates(schedules[0](s), f"schedules[0]({describe(s.tolist())})")
+        for i, (boundary, later) in enumerate(zip(boundaries, schedules[1:]), start=1):
             after = s >= boundary
             if np.any(after):
-                shifted = np.where(after, s - FLOAT(boundary), FLOAT(0))
-                result = np.where(after, np.asarray(later(shifted), dtype=FLOAT), result)
+                shifted = np.where(after, s - boundary, 0)
+                result = np.where(after, rates(later(shifted), f"schedules[{i}]({describe(shifted.tolist())})"), result)
         return _out(result)
 
     return schedule

@@ -256,6 +256,38 @@ class Trainer:
         return History(loss, val_loss, val_accuracy, step_loss.ravel(), rates.ravel(), int(batch_size), seconds)
 
 
+def time_epochs(trainer: Trainer, x, y, batch_sizes, repeats=7) -> dict[int, np.ndarray]:
+    """Seconds per epoch for each batch size, measured ``repeats`` times: ``{batch_size: seconds (repeats,)}``.
+
+    Each measurement is a one-epoch :meth:`Trainer.run` (shuffled) from the starting weights. The batch sizes
+    take turns within every repeat, so a slow moment of the machine hits them all alike. Timings differ from
+    run to run and machine to machine: compare medians and look at the spread before you conclude anything.
+    """
+    sizes = [int(size) for size in batch_sizes]
+    seconds = {size: np.empty(int(repeats)) for size in sizes}
+    trainer.run(x[:sizes[0]], y[:sizes[0]], epochs=1, batch_size=sizes[0])  # warm-up, not measured
+    for repeat in range(int(repeats)):
+        for size in sizes:
+            seconds[size][repeat] = trainer.run(x, y, epochs=1, batch_size=size, shuffle=True).seconds
+    return seconds
+
+
+def dead_units(layer, x) -> float:
+    """The fraction of a ReLU layer's units that output 0 for every example in ``x`` ("dead" units).
+
+    A dead unit passes no gradient back to its weights, so training cannot revive it.
+
+    Example:
+        >>> layer = keras.layers.Dense(3, activation="relu")
+        >>> _ = layer.build((None, 2))
+        >>> layer.set_weights([np.array([[1.0, -1.0, 0.0], [1.0, -1.0, 0.0]]), np.zeros(3)])
+        >>> round(dead_units(layer, np.array([[1.0, 2.0], [3.0, 0.5]])), 3)  # units 2 and 3 never fire
+        0.667
+    """
+    active = np.asarray(layer(np.asarray(x, np.float32))) > 0
+    return float(np.mean(~active.any(axis=0)))
+
+
 CHANCE_LOSS = float(np.log(10.0))  # cross-entropy of a uniform guess over the 10 digits: ln 10 = 2.303
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -34,8 +35,28 @@ def kernel_env() -> dict:
     return env
 
 
-def execute(path: Path, timeout: int = 600) -> nbformat.NotebookNode:
+# With audit=True, a hidden first cell records every matplotlib figure the lesson makes (pyplot's and the
+# explorers' alike) and a hidden last cell checks them with tests/plot_audit.py; both cells are removed again.
+_RECORD_FIGURES = """
+import matplotlib.figure as _audit_mf
+_AUDIT_FIGURES = []
+_audit_init = _audit_mf.Figure.__init__
+def _audit_recording_init(self, *args, **kwargs):
+    _audit_init(self, *args, **kwargs)
+    _AUDIT_FIGURES.append(self)
+_audit_mf.Figure.__init__ = _audit_recording_init
+"""
+_AUDIT_MARK = "PLOT-AUDIT:"
+
+
+def execute(path: Path, timeout: int = 600, audit: bool = False) -> nbformat.NotebookNode:
+    """Run a notebook; with ``audit=True`` its figures' problems end up in ``nb.metadata["plot_audit"]``."""
     nb = nbformat.read(path, as_version=4)
+    if audit:
+        check = (ROOT / "tests" / "plot_audit.py").read_text()
+        check += f"\nimport json as _json\nprint({_AUDIT_MARK!r} + _json.dumps(audit_figures(_AUDIT_FIGURES)))\n"
+        nb.cells.insert(0, nbformat.v4.new_code_cell(_RECORD_FIGURES))
+        nb.cells.append(nbformat.v4.new_code_cell(check))
     client = NotebookClient(
         nb,
         timeout=timeout,
@@ -43,6 +64,13 @@ def execute(path: Path, timeout: int = 600) -> nbformat.NotebookNode:
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute(env=kernel_env())
+    if audit:
+        first, last = nb.cells.pop(0), nb.cells.pop()
+        texts = [text for kind, text in output_texts(first) + output_texts(last)]
+        found = [line[len(_AUDIT_MARK):] for text in texts for line in text.splitlines() if line.startswith(_AUDIT_MARK)]
+        if not found:
+            raise RuntimeError(f"the plot audit of {path.name} printed no report: {texts}")
+        nb.metadata["plot_audit"] = json.loads(found[0])
     return nb
 
 

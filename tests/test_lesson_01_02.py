@@ -256,8 +256,9 @@ def test_static_plots_draw_on_the_given_axes_without_new_figures():
 
 
 def check_widget_basics(demo, before_figs):
-    bundle = demo._repr_mimebundle_()
+    bundle, metadata = demo._repr_mimebundle_()
     assert "image/png" in bundle and bundle["image/png"]
+    assert metadata["image/png"]["alt"] == demo.summary() != "", "the picture's text alternative is the summary"
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert plt.get_fignums() == before_figs
 
@@ -349,9 +350,14 @@ def test_binary_ce_explorer():
     assert demo.live.png != first_png
 
     demo.controls["probability"].value = 0.0  # clipped: 16.118, drawn as an arrow at the top
-    assert "16.118" in demo.readout.value
+    assert "16.118" in demo.readout.value and "label 1 loss stops at 16.118" in demo.readout.value
     assert "^" in [m.get_marker() for m in markers]
     assert max(m.get_ydata()[0] for m in markers) < ax.get_ylim()[1]
+    demo.controls["probability"].value = 1.0  # the label-0 side: the note quotes the number the table shows
+    assert "15.9424" in demo.readout.value and "label 0 loss stops at 15.942" in demo.readout.value
+    assert "16.118" not in demo.readout.value
+    demo.controls["probability"].value = 0.5
+    assert "stops at" not in demo.readout.value
     check_widget_basics(demo, before)
 
 

@@ -242,6 +242,23 @@ def test_race_on_the_ravine_as_printed():
     }
 
 
+def test_at_0_04_sgd_does_not_zigzag_on_the_ravine_and_momentum_swings():
+    """The numbers of lesson 04's cell starting `lr, mu = 0.04, 0.9`, derived independently here."""
+    runs = race.race(ravine, 0.04, ["sgd", "momentum"])
+    sgd_w2 = runs["sgd"].points[:, 1]
+    assert np.all(sgd_w2 >= 0) and np.all(np.diff(sgd_w2) <= 0)  # straight down to the floor: factor +0.2
+    assert [1 - 0.04 * c for c in ravine.curvatures] == pytest.approx([0.96, 0.2])
+    momentum_w2 = runs["momentum"].points[:, 1]
+    signs = np.sign(momentum_w2[momentum_w2 != 0])
+    assert int(np.sum(signs[1:] != signs[:-1])) == 46  # it crosses the valley floor again and again
+    # momentum's error per direction: a damped oscillation with |rate| = sqrt(0.9) (complex roots of
+    # z^2 - (1 + mu - lr c) z + mu), whatever the curvature, as long as (1 + mu - lr c)^2 < 4 mu
+    for c in ravine.curvatures:
+        roots = np.roots([1.0, -(1 + 0.9 - 0.04 * c), 0.9])
+        assert np.iscomplex(roots).all() and np.abs(roots) == pytest.approx(np.sqrt(0.9))
+    assert 0.96**150 == pytest.approx(2.2e-3, rel=0.05) and np.sqrt(0.9) ** 150 == pytest.approx(3.7e-4, rel=0.05)
+
+
 def test_working_rates_show_adam_is_forgiving():
     sgd_ravine, sgd_rosen = race.working_rates("sgd", ravine), race.working_rates("sgd", rosenbrock)
     adam_ravine, adam_rosen = race.working_rates("adam", ravine), race.working_rates("adam", rosenbrock)
@@ -297,8 +314,8 @@ def change(demo, name, value):
 
 
 def has_static_fallback(demo):
-    bundle = demo._repr_mimebundle_()
-    return "image/png" in bundle and len(bundle["image/png"]) > 1000
+    bundle, metadata = demo._repr_mimebundle_()
+    return "image/png" in bundle and len(bundle["image/png"]) > 1000 and metadata["image/png"]["alt"] == demo.summary()
 
 
 def test_parabola_explorer(no_figure_leak):
@@ -385,13 +402,14 @@ def test_race_explorer(no_figure_leak):
     assert np.abs(lines["sgd"][0].get_ydata()).max() == pytest.approx(4.4)
 
     text = change(demo, "sgd", False)
-    assert not lines["sgd"][0].get_visible() and "<td style='color:#1f77b4" not in text
+    assert not lines["sgd"][0].get_visible() and f"<td style='color:{race.COLORS['sgd'].lower()}" not in text
 
     text = change(demo, "surface", "rosenbrock")
     assert "rosenbrock" in text and loss_ax.get_xlim() == (0.0, 500.0)
     for key in ("sgd", "momentum", "rmsprop", "adagrad", "adam"):
         demo.controls[key].value = False
-    assert demo.readout.value == "Tick at least one optimizer."
+    assert demo.summary() == "Tick at least one optimizer."
+    assert 'role="status"' in demo.readout.value  # screen readers announce each new summary
 
     with pytest.raises(ValueError, match="nesterov"):
         race.race_explorer(chosen=("nesterov",))

@@ -1,9 +1,12 @@
 """Lessons 05 (learning rates and schedules) and 06 (the full training loop): the sources' numbers, the
 training helpers against model.fit, and every widget driven headlessly."""
 
+import html
 import json
+import re
 from pathlib import Path
 
+import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -51,7 +54,8 @@ def png_changes(demo, change):
 
 
 def has_static_fallback(demo):
-    return "image/png" in demo._repr_mimebundle_()
+    bundle, metadata = demo._repr_mimebundle_()
+    return "image/png" in bundle and metadata["image/png"]["alt"] == demo.summary() != ""
 
 
 # ---------------------------------------------------------------- lesson 05: the sources' schedules
@@ -267,6 +271,50 @@ def test_trainer_shuffles_like_the_batches_helper(small_digits):
     np.testing.assert_allclose(run.step_loss, by_hand, rtol=1e-6)
 
 
+def test_time_epochs_repeats_every_batch_size(small_digits):
+    x, y, _ = small_digits
+    trainer = training.Trainer(training.digits_model(hidden=8))
+    seconds = training.time_epochs(trainer, x, y, [16, 64], repeats=3)
+    assert list(seconds) == [16, 64] and all(s.shape == (3,) and np.all(s > 0) for s in seconds.values())
+
+
+def test_dead_units_counts_units_silent_on_every_example():
+    layer = keras.layers.Dense(4, activation="relu")
+    layer.build((None, 2))
+    layer.set_weights([np.array([[1.0, -1.0, 0.0, 1.0], [0.0, -1.0, 0.0, -1.0]]), np.zeros(4)])
+    x = np.array([[1.0, 0.0], [0.0, 1.0]])  # unit 4 fires for the first example only
+    assert training.dead_units(layer, x) == 0.5  # units 2 and 3 never fire
+
+
+def test_a_spike_kills_relu_units_and_wrong_labels_do_not(small_digits):
+    """Lesson 06's two ways of being stuck at ln 10, on a small copy of its runs."""
+    x, y, _ = small_digits
+    make_deterministic(0)
+    trainer = training.Trainer(training.digits_model(hidden=64))
+    hidden = trainer.model.get_layer("hidden")
+    shifted = trainer.run(x, np.roll(y, 1), epochs=3, batch_size=32)
+    shifted_dead = training.dead_units(hidden, x)
+    exploded = trainer.run(x, y, epochs=3, batch_size=32, learning_rate=1.0)
+    exploded_dead = training.dead_units(hidden, x)
+    assert shifted.step_loss.max() < 3 and exploded.step_loss.max() > 100
+    assert shifted_dead < 0.3 < 0.8 < exploded_dead
+
+
+def test_batch_of_each_example_follows_the_shuffles_of_the_batches_helper():
+    from course_utils.data import batches
+
+    which = training_widgets.batch_of_each_example(100, 10, epochs=3)
+    cards = np.arange(100)
+    for epoch in range(3):
+        for k, (_, members) in enumerate(batches(cards, cards, batch_size=10, seed=epoch)):
+            assert np.all(which[epoch, members] == k)
+    assert not np.array_equal(which[0], which[1])  # reshuffled: the rows differ
+    fig, ax = plt.subplots()
+    image = training_widgets.plot_batch_assignment(which, ax=ax)
+    assert image.get_array().shape == (3, 100)
+    plt.close(fig)
+
+
 def test_trainer_refuses_an_optimizer_that_carries_its_own_schedule():
     optimizer = keras.optimizers.Adam(KS.ExponentialDecay(0.1, 1000, 0.9))
     with pytest.raises(TypeError, match="pass the schedule to run"):
@@ -338,6 +386,44 @@ def test_schedule_explorer_follows_its_controls(no_figure_leak):
         demo.readout.value)
     _, absolute = demo.artists["dots"].get_data()
     np.testing.assert_allclose(absolute[:3], [0.1, 0.09, 0.081], rtol=1e-5)
+
+
+def slider_settings(control):
+    """Every value a slider can take (a log slider's exponents run over its range in its steps)."""
+    if isinstance(control, widgets.IntSlider):
+        return list(range(control.min, control.max + 1, control.step))
+    values = np.arange(control.min, control.max + control.step / 2, control.step)
+    if isinstance(control, widgets.FloatLogSlider):
+        return [float(control.base ** v) for v in values]
+    return [v.item() for v in values]
+
+
+def test_schedule_explorer_code_is_valid_python_for_every_setting(no_figure_leak):
+    demo = schedule_widgets.schedule_explorer()
+    defaults = {name: value for name, value in demo.values().items() if name != "schedule"}
+    checked = 0
+    for kind in schedule_widgets.USES:
+        for name in defaults:  # every setting of every slider, the others at their defaults
+            for value in slider_settings(demo.controls[name]):
+                _, code = schedule_widgets.make_schedule(kind, **{**defaults, name: value})
+                line = schedule_widgets.readout_code(code)
+                compile(line, f"<{kind} {name}={value}>", "exec")
+                if line.startswith("keras."):  # Keras accepts the arguments, too
+                    assert isinstance(eval(line, {"keras": keras}), KS.LearningRateSchedule)
+                checked += 1
+    assert checked == 7 * (41 + 100 + 95 + 21 + 51)
+    # the explorer shows exactly that line, also for the settings that used to print broken code
+    for kind, rate, warmup in [("constant", 0.1, 1000), ("constant", 1.0, 1000), ("warmup", 1.0, 0),
+                               ("exponential", 1.0, 1000), ("warmup_cosine", 0.1, 0)]:
+        demo.controls["schedule"].value = kind
+        demo.controls["learning_rate"].value = rate
+        demo.controls["warmup_steps"].value = warmup
+        shown = html.unescape(re.search(r"<code>(.*?)</code>", demo.readout.value).group(1))
+        compile(shown, "<readout>", "exec")
+        settings = {name: value for name, value in demo.values().items() if name != "schedule"}
+        assert shown == schedule_widgets.readout_code(schedule_widgets.make_schedule(kind, **settings)[1])
+    assert "learning_rate = 0.1  # a plain number is a constant rate" in schedule_widgets.readout_code(
+        schedule_widgets.make_schedule("constant", 0.1)[1])
 
 
 def test_lr_run_explorer_shows_the_chosen_run(no_figure_leak):
@@ -445,6 +531,11 @@ def test_batch_size_explorer_shows_the_chosen_size(no_figure_leak):
     assert "8 updates per epoch" in demo.readout.value and "24 in 3" in demo.readout.value
     assert len(demo.artists["updates"].get_xdata()) == 24
     np.testing.assert_allclose(demo.artists["epochs"].get_ydata(), runs[8].loss)
+    assert "one run (it varies)" in demo.readout.value
+    timed = training_widgets.batch_size_explorer(runs, epoch_seconds={8: [0.02, 0.01, 0.03], 32: [0.01] * 3})
+    assert "median 10.0 ms over 3 repeats" in timed.readout.value
+    timed.controls["batch_size"].value = 8
+    assert "median 20.0 ms over 3 repeats (range 10.0 to 30.0 ms)" in timed.readout.value
 
 
 def test_troubleshooting_gallery_shows_problems_and_fixes(no_figure_leak):
@@ -464,6 +555,10 @@ def test_troubleshooting_gallery_shows_problems_and_fixes(no_figure_leak):
     assert fix_line.get_visible() and "<b>fix</b> (clean data): learning well" in demo.readout.value
     demo.controls["case"].value = "slow"
     assert demo.artists["mark"].get_text() == "" and "too slow" in demo.readout.value
+    low, high = demo.live.axes.get_ylim()  # the loss axis spans this case's runs, not a fixed 1e-3 to 1e4
+    drawn = np.concatenate([line.get_ydata() for line in (*demo.artists["problem"], *demo.artists["fix"])
+                            if line.get_visible() and len(line.get_ydata())])
+    assert low <= np.nanmin(drawn) and np.nanmax(drawn) <= high and high / low < 1e3  # the old fixed axis: 1e7
 
 
 # ---------------------------------------------------------------- the notebooks

@@ -1,5 +1,6 @@
 """Every lesson notebook runs top to bottom: no error, nothing on stderr, no warnings, no downloads,
-the same text output on every run, and it is committed without outputs."""
+the same text output on every run, and it is committed without outputs. Every figure it draws (its own
+and its explorers') tells its series apart without colour, in the course palette (tests/plot_audit.py)."""
 
 import json
 
@@ -13,8 +14,9 @@ _RUNS = {}
 
 
 def run(path):
+    """The lesson executed once per session, with its figures audited (tests.nbrun.execute(audit=True))."""
     if path not in _RUNS:
-        _RUNS[path] = execute(path)
+        _RUNS[path] = execute(path, audit=True)
     return _RUNS[path]
 
 
@@ -26,6 +28,11 @@ def test_lesson_runs_cleanly(path):
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
 def test_lesson_is_deterministic(path):
     assert plain_outputs(execute(path)) == plain_outputs(run(path))
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_lesson_figures_tell_series_apart_without_colour(path):
+    assert run(path).metadata["plot_audit"] == []
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)

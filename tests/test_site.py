@@ -182,3 +182,13 @@ def test_every_page_passes_axe_core(site):
             browser.close()
     assert {name: v for name, v in found.items() if v} == {}, json.dumps(found, indent=1)
 
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
+def test_every_image_says_what_it_shows(site, lesson):
+    soup = page(site, lesson)
+    images = soup.find_all("img")
+    assert images
+    for img in images:
+        alt = img.get("alt", "")
+        assert len(alt) >= 25, f"an image's alt text is too short to say what it shows: {alt!r}"
+        assert "No description" not in alt

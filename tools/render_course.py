@@ -69,8 +69,9 @@ TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 SITE_CSS = """
 body { --jp-content-font-size1: 16px; --jp-code-font-size: 14px; }
 /* Code colours with at least 4.5:1 contrast on the cell background (#f5f5f5), WCAG AA; JupyterLab's own
-   comment, number, operator, atom and bracket colours fall short of it. */
-:root {
+   comment, number, operator, atom and bracket colours fall short of it. On body: the theme sets them on :root,
+   later in the page. */
+body {
   --jp-mirror-editor-keyword-color: #006e00; --jp-mirror-editor-atom-color: #4b4bd6;
   --jp-mirror-editor-number-color: #006a00; --jp-mirror-editor-variable-3-color: #006b44;
   --jp-mirror-editor-operator-color: #7a1fd1; --jp-mirror-editor-meta-color: #7a1fd1;
@@ -242,6 +243,24 @@ def replace_widgets(nb: nbformat.NotebookNode, name: str) -> int:
     return count
 
 
+def add_alt_texts(nb: nbformat.NotebookNode) -> None:
+    """Give every image its text alternative: an explorer's snapshot brings its own (the summary under its plot);
+    a figure takes the next text from its cell's ``alt`` metadata (a string, or a list with one per figure)."""
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        texts = cell.metadata.get("alt", [])
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        needing = [o for o in cell.outputs if "image/png" in o.get("data", {})
+                   and not o.get("metadata", {}).get("image/png", {}).get("alt")]
+        if len(texts) != len(needing):
+            first_line = (cell.source.strip().splitlines() or [""])[0]
+            raise BuildError(f"cell {index} ({first_line}) shows {len(needing)} figure(s) without a description, but "
+                             f"its metadata 'alt' has {len(texts)}: give each figure one text saying what it shows")
+        for output, text in zip(needing, texts):
+            output.setdefault("metadata", {}).setdefault("image/png", {})["alt"] = text
+
+
 def rewrite_links(soup: BeautifulSoup, source_dir: Path, pages: dict[Path, str], site: Path) -> None:
     """Links to rendered lessons go to their pages; links to other files (the exercises) to copies in the site."""
     for anchor in soup.find_all("a", href=True):
@@ -343,6 +362,7 @@ def render(notebooks: list[Path], site: Path, timeout: int) -> None:
         widgets = replace_widgets(nb, path.name)
         nb.metadata["title"] = title
         try:
+            add_alt_texts(nb)
             body, _ = exporter.from_notebook_node(
                 nb, resources={"metadata": {"name": path.stem, "path": str(path.parent)},
                                "site_css": SITE_CSS, "course_title": COURSE_TITLE})

@@ -13,7 +13,9 @@
 from __future__ import annotations
 
 import base64
+import html
 import io
+import re
 from collections.abc import Callable
 
 import ipywidgets as widgets
@@ -147,14 +149,19 @@ class Demo:
     def refresh(self) -> None:
         text = self._update(**self.values())
         if text is not None:
-            self.readout.value = text
+            # A polite live region: screen readers announce the new summary each time a control moves.
+            self.readout.value = f'<div role="status" aria-live="polite">{text}</div>'
         self.live.refresh()
 
     def _changed(self, change) -> None:
         self.refresh()
 
+    def summary(self) -> str:
+        """The readout as plain text: what the plot shows now, in words (the picture's text alternative)."""
+        return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", self.readout.value)).split())
+
     def _repr_mimebundle_(self, **kwargs):
         bundle = self.view._repr_mimebundle_(**kwargs)
-        # Frontends without widget support fall back to this picture of the current state.
+        # Frontends without widget support fall back to this picture of the current state, described in words.
         bundle["image/png"] = base64.b64encode(self.live.png).decode("ascii")
-        return bundle
+        return bundle, {"image/png": {"alt": self.summary()}}

@@ -16,10 +16,14 @@ import ipywidgets as widgets
 import numpy as np
 
 from course_utils import optimizers
+from course_utils._validation import as_array, describe, integer, positive_number
 from course_utils.optimizers import Trajectory
-from course_utils.plots import plot_losses, plot_path, plot_surface
-from course_utils.surfaces import SURFACES, Surface, critical_learning_rate, parabola
+from course_utils.plots import PALETTE, plot_losses, plot_path, plot_surface
+from course_utils.surfaces import SURFACES, Surface, as_surface, critical_learning_rate, parabola
 from course_utils.widgets.core import Demo, LiveFigure, log_slider
+
+# The course palette's colours under the names these pictures use them for.
+RED, BLUE, GREEN, ORANGE = (PALETTE[c] for c in ("vermillion", "blue", "green", "orange"))
 
 #: Loss below which a run counts as "arrived" (every demo surface has its minimum at loss 0).
 TOLERANCE = 1e-6
@@ -41,9 +45,33 @@ def log_grid(low, high, steps_per_decade=10) -> np.ndarray:
         >>> log_grid(0.01, 1.0, steps_per_decade=2).round(4).tolist()
         [0.01, 0.0316, 0.1, 0.3162, 1.0]
     """
+    low, high = _rate_range(low, high, "low", "high")
+    steps_per_decade = integer(steps_per_decade, "steps_per_decade", minimum=1)
     lo, hi = float(np.log10(low)), float(np.log10(high))
     count = int(np.floor((hi - lo) * steps_per_decade + 1e-9)) + 1
     return 10.0 ** (lo + np.arange(count) / steps_per_decade)
+
+
+def check_lr_range(value, name="lr_range") -> tuple[float, float]:
+    """Check a ``(low, high)`` pair of learning rates with ``0 < low < high`` and return it as floats."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise TypeError(f"{name} must be a pair (low, high) of learning rates, got {type(value).__name__} {value!r}")
+    return _rate_range(*value, f"{name}[0]", f"{name}[1]")
+
+
+def check_surface_name(value, name="surface") -> str:
+    """Check ``value`` is the name of one of the explorers' surfaces (:data:`~course_utils.surfaces.SURFACES`)."""
+    if not isinstance(value, str) or value not in SURFACES:
+        hint = f"; pass its name {value.name!r}" if isinstance(value, Surface) else ""
+        raise ValueError(f"{name} must be one of the names {list(SURFACES)}, got {describe(value)}{hint}")
+    return value
+
+
+def _rate_range(low, high, low_name, high_name) -> tuple[float, float]:
+    low, high = positive_number(low, low_name), positive_number(high, high_name)
+    if not low < high:
+        raise ValueError(f"{low_name} must be below {high_name}, got {low_name}={low!r} and {high_name}={high!r}")
+    return low, high
 
 
 def contraction_factor(learning_rate, curvature) -> float:
@@ -55,6 +83,8 @@ def contraction_factor(learning_rate, curvature) -> float:
         >>> contraction_factor(0.1, 2.0), contraction_factor(0.75, 2.0), contraction_factor(1.5, 2.0)
         (0.8, -0.5, -2.0)
     """
+    learning_rate = positive_number(learning_rate, "learning_rate")
+    curvature = positive_number(curvature, "curvature")
     return float(1.0 - learning_rate * curvature)
 
 
@@ -95,6 +125,14 @@ def steps_to_reach(losses, tolerance=TOLERANCE) -> int | None:
     return int(below[0]) if below.size else None
 
 
+def check_run(run, name="run") -> Trajectory:
+    """Check ``run`` is a :class:`~course_utils.optimizers.Trajectory` (what ``optimizers.trajectory`` returns)."""
+    if not isinstance(run, Trajectory):
+        raise TypeError(f"{name} must be a Trajectory from optimizers.trajectory(...), got {type(run).__name__} "
+                        f"{describe(run)}")
+    return run
+
+
 def describe_run(run: Trajectory, tolerance=TOLERANCE) -> str:
     """One line on how a run ended: diverged, arrived (after how many steps) or still on its way.
 
@@ -103,6 +141,7 @@ def describe_run(run: Trajectory, tolerance=TOLERANCE) -> str:
         >>> describe_run(optimizers.trajectory(optimizers.sgd(0.5), bowl.loss, bowl.grad, bowl.start, 40))
         'reached loss < 1e-06 after 12 steps'
     """
+    run, tolerance = check_run(run), positive_number(tolerance, "tolerance")
     steps = len(run.losses) - 1
     if run.diverged:
         return f"diverged: the loss blew up at step {steps + 1}"
@@ -251,19 +290,21 @@ def plot_slope_step(w, learning_rate, surface=parabola, ax=None):
     Draws the curve, the tangent at ``w`` and an arrow from ``w`` to ``w - lr * f'(w)``.
     Returns ``{"tangent": Line2D, "arrow": Annotation, "next_w": float}``.
     """
+    w, surface = float(as_array(w, "w", dtype=np.float64, min_ndim=0)), as_surface(surface)
+    learning_rate = positive_number(learning_rate, "learning_rate")
     ax = _axes(ax)
     _draw_parabola(ax, surface)
     w = float(w)
     f, slope = float(surface.loss(np.array([w]))), float(surface.grad(np.array([w]))[0])
     nxt = w - learning_rate * slope
     span = np.array([w - 2.5, w + 2.5])
-    (tangent,) = ax.plot(span, f + slope * (span - w), color="tab:red", linewidth=2,
+    (tangent,) = ax.plot(span, f + slope * (span - w), color=RED, linewidth=2,
                          label=f"slope $f'(w)$ = {slope:.0f}")
-    ax.plot([w], [f], "o", color="tab:red", markersize=7)
+    ax.plot([w], [f], "o", color=RED, markersize=7)
     f_next = float(surface.loss(np.array([nxt])))
     arrow = ax.annotate("", xy=(nxt, f_next), xytext=(w, f),
-                        arrowprops=dict(arrowstyle="->", color="tab:blue", linewidth=2))
-    ax.plot([nxt], [f_next], "o", color="tab:blue", markersize=7,
+                        arrowprops=dict(arrowstyle="->", color=BLUE, linewidth=2))
+    ax.plot([nxt], [f_next], "o", color=BLUE, markersize=7,
             label=f"next $w = w - {learning_rate:g}\\cdot f'(w)$ = {nxt:.1f}")
     ax.legend(loc="upper center", fontsize=8, frameon=False)
     return {"tangent": tangent, "arrow": arrow, "next_w": nxt}
@@ -274,6 +315,7 @@ def plot_parabola_path(run: Trajectory, ax=None, surface=parabola, view=PARABOLA
 
     Points outside ``view`` are clipped to just past its edge.
     """
+    run, surface = check_run(run), as_surface(surface)
     ax = _axes(ax)
     _draw_parabola(ax, surface, view)
     xy = clip_points(np.column_stack([run.points[:, 0], run.losses]), view)
@@ -290,27 +332,28 @@ def plot_contraction(curvature=2.0, ax=None, max_lr=2.0):
     ax = _axes(ax)
     lrs = np.linspace(0.0, max_lr, 401)
     half, critical = 1.0 / curvature, 2.0 / curvature
-    ax.axvspan(0.0, half, color="tab:green", alpha=0.12, linewidth=0)
-    ax.axvspan(half, critical, color="tab:orange", alpha=0.15, linewidth=0)
-    ax.axvspan(critical, max(max_lr, critical * 1.5), color="tab:red", alpha=0.12, linewidth=0)
+    ax.axvspan(0.0, half, color=GREEN, alpha=0.12, linewidth=0)
+    ax.axvspan(half, critical, color=ORANGE, alpha=0.15, linewidth=0)
+    ax.axvspan(critical, max(max_lr, critical * 1.5), color=RED, alpha=0.12, linewidth=0)
     (line,) = ax.plot(lrs, np.abs(1 - lrs * curvature), color="0.2")
     ax.axhline(1.0, color="0.4", linestyle=":", linewidth=1)
-    ax.axvline(critical, color="tab:red", linestyle="--", linewidth=1.2)
-    ax.text(critical + 0.03 * max_lr, 2.85, f"critical lr\n= 2/c = {critical:g}", color="tab:red", fontsize=8,
+    ax.axvline(critical, color=RED, linestyle="--", linewidth=1.2)
+    ax.text(critical + 0.03 * max_lr, 2.85, f"critical lr\n= 2/c = {critical:g}", color=RED, fontsize=8,
             va="top")
-    ax.text(0.03 * max_lr, 2.85, "smooth", color="tab:green", fontsize=8, va="top")
-    ax.text(half + 0.03 * max_lr, 2.85, "zig-zag", color="tab:orange", fontsize=8, va="top")
-    ax.text(critical + 0.03 * max_lr, 0.12, "diverges", color="tab:red", fontsize=8)
+    ax.text(0.03 * max_lr, 2.85, "smooth", color=GREEN, fontsize=8, va="top")
+    ax.text(half + 0.03 * max_lr, 2.85, "zig-zag", color=ORANGE, fontsize=8, va="top")
+    ax.text(critical + 0.03 * max_lr, 0.12, "diverges", color=RED, fontsize=8)
     ax.set(xlim=(0, max(max_lr, critical * 1.5)), ylim=(0, 3), xlabel="learning rate",
            ylabel="|1 - lr c|  (per step)")
     return line
 
 
-def plot_descent(surface: Surface, run: Trajectory, axes=None, label=None, color="tab:red"):
+def plot_descent(surface: Surface, run: Trajectory, axes=None, label=None, color=RED):
     """Contour plot with the path on the left, loss curve (log scale, fixed range) on the right.
 
     ``axes`` is a pair of Axes (a new 1x2 figure when None). Returns ``(path_line, loss_line)``.
     """
+    surface, run = as_surface(surface), check_run(run)
     if axes is None:
         import matplotlib.pyplot as plt
 
@@ -343,6 +386,9 @@ def parabola_explorer(learning_rate=0.1, num_steps=20, lr_range=(1e-3, 2.0)) -> 
         >>> "diverges" in demo.readout.value
         True
     """
+    lr_range = check_lr_range(lr_range)
+    learning_rate = positive_number(learning_rate, "learning_rate")
+    num_steps = integer(num_steps, "num_steps", minimum=1)
     c = float(parabola.curvatures[0])
     critical = critical_learning_rate(parabola)
     sweep = Sweep(optimizers.sgd, parabola, log_grid(*lr_range), num_steps)
@@ -354,11 +400,11 @@ def parabola_explorer(learning_rate=0.1, num_steps=20, lr_range=(1e-3, 2.0)) -> 
     loss_ax.set_title("loss per step", fontsize=10)
     plot_contraction(c, ax=factor_ax, max_lr=lr_range[1])
     factor_ax.set_title("error multiplier per step", fontsize=10)
-    path = live.animated(curve_ax.plot([], [], marker="o", markersize=4, linewidth=1, color="tab:blue")[0])
-    loss_line = live.animated(loss_ax.plot([], [], marker="o", markersize=3, color="tab:blue")[0])
-    marker = live.animated(factor_ax.plot([], [], "o", color="tab:blue", markersize=8)[0])
+    path = live.animated(curve_ax.plot([], [], marker="o", markersize=4, linewidth=1, color=BLUE)[0])
+    loss_line = live.animated(loss_ax.plot([], [], marker="o", markersize=3, color=BLUE)[0])
+    marker = live.animated(factor_ax.plot([], [], "o", color=BLUE, markersize=8)[0])
     status = live.animated(curve_ax.text(0.5, 0.97, "", transform=curve_ax.transAxes, ha="center", va="top",
-                                         fontsize=9, color="tab:blue"))
+                                         fontsize=9, color=BLUE))
 
     def update(learning_rate):
         run = sweep.run(learning_rate)
@@ -422,6 +468,7 @@ def short_verdict(run: Trajectory, tolerance=TOLERANCE) -> str:
         >>> short_verdict(Trajectory(np.zeros((3, 2)), np.array([5.0, 1e12, 1e13]), True))
         'diverged at step 3'
     """
+    run, tolerance = check_run(run), positive_number(tolerance, "tolerance")
     steps = len(run.losses) - 1
     if run.diverged:
         return f"diverged at step {steps + 1}"
@@ -442,7 +489,10 @@ def descent_explorer(surface="ravine", learning_rate=0.08, lr_range=(1e-4, 1.0),
         >>> "diverged" in demo.readout.value
         True
     """
-    grid = log_grid(*lr_range)
+    surface = check_surface_name(surface)
+    learning_rate, grid = positive_number(learning_rate, "learning_rate"), log_grid(*check_lr_range(lr_range))
+    if num_steps is not None:
+        num_steps = integer(num_steps, "num_steps", minimum=1)
     sweeps: dict[str, Sweep] = {}
     live = LiveFigure(1, 2, figsize=(9.2, 3.6))
     contour_ax, loss_ax = live.axes
@@ -450,12 +500,12 @@ def descent_explorer(surface="ravine", learning_rate=0.08, lr_range=(1e-4, 1.0),
     loss_ax.axhline(TOLERANCE, color="0.5", linestyle=":", linewidth=1)
     loss_ax.text(0.99, TOLERANCE * 1.6, f"arrived: loss < {TOLERANCE:.0e}", transform=loss_ax.get_yaxis_transform(),
                  ha="right", fontsize=7, color="0.4")
-    path = live.animated(contour_ax.plot([], [], marker="o", markersize=2.5, linewidth=1.1, color="tab:red")[0])
+    path = live.animated(contour_ax.plot([], [], marker="o", markersize=2.5, linewidth=1.1, color=RED)[0])
     start = live.animated(contour_ax.plot([], [], "o", color="white", markeredgecolor="black", markersize=7)[0])
-    end = live.animated(contour_ax.plot([], [], "X", color="tab:red", markeredgecolor="white", markersize=9)[0])
-    loss_line = live.animated(loss_ax.plot([], [], color="tab:red")[0])
+    end = live.animated(contour_ax.plot([], [], "X", color=RED, markeredgecolor="white", markersize=9)[0])
+    loss_line = live.animated(loss_ax.plot([], [], color=RED)[0])
     status = live.animated(loss_ax.text(0.97, 0.95, "", transform=loss_ax.transAxes, ha="right", va="top",
-                                        fontsize=9, color="tab:red"))
+                                        fontsize=9, color=RED))
     drawn = {"name": None, "artists": []}
 
     def show_surface(name):

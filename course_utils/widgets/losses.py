@@ -21,7 +21,8 @@ import ipywidgets as widgets
 import numpy as np
 
 from course_utils import losses
-from course_utils._validation import as_array, positive_number
+from course_utils._validation import as_array, fraction, number_in, positive_number
+from course_utils.plots import PALETTE, series_style
 from course_utils.widgets.core import Demo, LiveFigure, log_slider
 
 __all__ = [
@@ -50,17 +51,19 @@ __all__ = [
     "LOGIT_STOPS",
 ]
 
-# Colours used consistently across both lessons.
+# Colours used consistently across both lessons (the course palette, course_utils.plots.PALETTE) and, for the
+# three regression losses, a line style each: no two series are told apart by colour alone.
 COLORS = {
-    "MSE": "tab:red",
-    "MAE": "tab:green",
-    "Huber": "tab:orange",
-    "label 1": "tab:blue",
-    "label 0": "tab:orange",
-    "naive": "tab:purple",
-    "clipped": "tab:gray",
-    "stable": "tab:blue",
+    "MSE": PALETTE["vermillion"],
+    "MAE": PALETTE["blue"],
+    "Huber": PALETTE["green"],
+    "label 1": PALETTE["blue"],
+    "label 0": PALETTE["orange"],
+    "naive": PALETTE["purple"],
+    "clipped": "dimgray",
+    "stable": PALETTE["blue"],
 }
+LINESTYLES = {"MSE": "-", "MAE": "--", "Huber": "-."}
 
 # ---------------------------------------------------------------------------------------------
 # Lesson 01: computation
@@ -324,11 +327,9 @@ def plot_error_losses(ax=None, delta=1.0, limit=4.0):
     errors = np.linspace(-limit, limit, 401)
     values = pointwise_losses(errors, delta)
     lines = {
-        "MSE": ax.plot(errors, values["squared"], color=COLORS["MSE"], lw=2, label="squared  $e^2$")[0],
-        "MAE": ax.plot(errors, values["absolute"], color=COLORS["MAE"], lw=2, label="absolute  $|e|$")[0],
-        "Huber": ax.plot(errors, values["huber"], color=COLORS["Huber"], lw=2, label=f"Huber ($\\delta$ = {delta:g})")[
-            0
-        ],
+        name: ax.plot(errors, values[key], color=COLORS[name], ls=LINESTYLES[name], lw=2, label=text)[0]
+        for name, key, text in (("MSE", "squared", "squared  $e^2$"), ("MAE", "absolute", "absolute  $|e|$"),
+                                ("Huber", "huber", f"Huber ($\\delta$ = {delta:g})"))
     }
     for side in (-delta, delta):
         ax.axvline(side, color=COLORS["Huber"], ls=":", lw=1)
@@ -383,6 +384,9 @@ def plot_squared_errors(actual, predicted, ax=None, labels=None):
 def plot_fits(x, y, predictions: dict, ax=None, colors=None):
     """Scatter the data and draw each named prediction as a line; returns ``{name: Line2D}``.
 
+    Each line gets its own colour *and* line style (:func:`course_utils.plots.series_style`); ``colors``
+    (``{name: colour}``) overrides the colours only.
+
     Example:
         >>> from matplotlib.figure import Figure
         >>> list(plot_fits([0, 1, 2], [0, 1, 2], {"fit": [0, 1, 2]}, ax=Figure().subplots()))
@@ -395,9 +399,11 @@ def plot_fits(x, y, predictions: dict, ax=None, colors=None):
     ax.plot(x, y, "o", color="black", alpha=0.35, markersize=4, label="data")
     colors = colors or {}
     lines = {}
-    for name, values in predictions.items():
+    for i, (name, values) in enumerate(predictions.items()):
         values = np.asarray(values, dtype=np.float64).reshape(-1)
-        lines[name] = ax.plot(x[order], values[order], lw=2.2, label=name, color=colors.get(name))[0]
+        style = series_style(i, linewidth=2.2)
+        style["color"] = colors.get(name, style["color"])
+        lines[name] = ax.plot(x[order], values[order], label=name, **style)[0]
     ax.legend(loc="upper left", fontsize=9)
     ax.grid(alpha=0.3)
     return lines
@@ -408,7 +414,9 @@ def plot_log_loss(ax=None, points=None):
 
     Args:
         ax: where to draw.
-        points: optional ``[(probability, label, text), ...]`` to mark on the curves.
+        points: optional ``[(probability, label, text), ...]`` to mark on the curves; a fourth item
+            ``(dx, dy)`` moves that point's text (offset in points, default ``(6, 8)``; negative ``dx``
+            puts the text on the left).
 
     Returns:
         ``{"label 1": Line2D, "label 0": Line2D}``.
@@ -427,10 +435,12 @@ def plot_log_loss(ax=None, points=None):
         name = f"label {label}"
         formula = "-log(p)" if label else "-log(1 - p)"
         lines[name] = ax.plot(p, values, style, color=COLORS[name], lw=2, label=f"{name}:  {formula}")[0]
-    for prob, label, text in points or []:
+    for prob, label, text, *offset in points or []:
         value = float(losses.binary_crossentropy([float(label)], [prob]))
         ax.plot(prob, value, "o", color=COLORS[f"label {int(label)}"], zorder=3)
-        ax.annotate(f"{text}\n{value:.3f}", (prob, value), textcoords="offset points", xytext=(6, 8), fontsize=9)
+        dx, dy = offset[0] if offset else (6, 8)
+        ax.annotate(f"{text}\n{value:.3f}", (prob, value), textcoords="offset points", xytext=(dx, dy), fontsize=9,
+                    ha="right" if dx < 0 else "left")
     ax.set(xlabel="predicted probability p that the label is 1", ylabel="cross-entropy loss", xlim=(0, 1), ylim=(0, 5))
     ax.legend(loc="upper center")
     ax.grid(alpha=0.3)
@@ -453,7 +463,8 @@ def plot_right_or_wrong(ax=None):
     wrong = (p < 0.5).astype(np.float32)
     log_loss = losses.binary_crossentropy(np.ones((p.size, 1), np.float32), p[:, None])
     lines = {
-        "right or wrong": ax.step(p, wrong, where="post", color="black", lw=2, label="right or wrong (1 = wrong)")[0],
+        "right or wrong": ax.step(p, wrong, where="post", color="black", lw=2, ls="--",
+                                  label="right or wrong (1 = wrong)")[0],
         "log loss": ax.plot(p, log_loss, color=COLORS["label 1"], lw=2, label="log loss  -log(p)")[0],
     }
     ax.axvline(0.5, color="gray", ls=":", lw=1)
@@ -540,6 +551,7 @@ def outlier_explorer(outlier=14.0, delta=1.0) -> Demo:
 
     Controls: ``outlier`` (the moved point's true value, -6 to 24), ``delta`` (Huber's delta, 0.25 to 5).
     """
+    outlier, delta = number_in(outlier, "outlier", -6.0, 24.0), number_in(delta, "delta", 0.25, 5.0)
     x, y = OUTLIER_X, OUTLIER_Y.copy()
     predictions = 1.0 + 0.5 * x
     k = OUTLIER_INDEX
@@ -553,7 +565,7 @@ def outlier_explorer(outlier=14.0, delta=1.0) -> Demo:
     residual_y = np.column_stack([y[others], predictions[others], np.full(others.sum(), np.nan)]).ravel()
     residual_x[2::3] = np.nan
     ax_data.plot(residual_x, residual_y, color="gray", lw=1)
-    moved = live.animated(ax_data.plot([], [], "o", color=COLORS["MSE"], markersize=9, label="moved point")[0])
+    moved = live.animated(ax_data.plot([], [], "D", color=COLORS["MSE"], markersize=8, label="moved point")[0])
     moved_error = live.animated(ax_data.plot([], [], color=COLORS["MSE"], lw=2)[0])
     ax_data.set(xlim=(-0.5, 9.5), ylim=(-7, 25), xlabel="x", ylabel="y", title="data and a fixed model")
     ax_data.legend(loc="upper left", fontsize=8)
@@ -606,6 +618,7 @@ def robust_fit_explorer(outlier=20.0, delta=1.0) -> Demo:
 
     Controls: ``outlier`` (the moved point's true value, -6 to 24), ``delta`` (Huber's delta, 0.25 to 5).
     """
+    outlier, delta = number_in(outlier, "outlier", -6.0, 24.0), number_in(delta, "delta", 0.25, 5.0)
     x, y = OUTLIER_X, OUTLIER_Y.copy()
     k = OUTLIER_INDEX
     live = LiveFigure(figsize=(7.5, 3.6))
@@ -618,7 +631,8 @@ def robust_fit_explorer(outlier=20.0, delta=1.0) -> Demo:
     ax.plot(x[others], y[others], "o", color="black")
     moved = live.animated(ax.plot([], [], "o", color="black", mfc="white", markersize=10, mew=2)[0])
     names = ["MSE", "MAE", "Huber"]
-    lines = {name: live.animated(ax.plot([], [], color=COLORS[name], lw=2.2, label=f"best line for {name}")[0])
+    lines = {name: live.animated(ax.plot([], [], color=COLORS[name], ls=LINESTYLES[name], lw=2.2,
+                                         label=f"best line for {name}")[0])
              for name in names}
     ax.set(xlim=(-0.5, 9.5), ylim=(-7, 25), xlabel="x", ylabel="y", title="the line each loss prefers")
     ax.legend(loc="upper left", fontsize=8)
@@ -654,6 +668,7 @@ def asymmetric_loss_explorer(over_weight=2.0) -> Demo:
 
     Control: ``over_weight`` (log scale, 0.1 to 10).
     """
+    over_weight = number_in(over_weight, "over_weight", 0.1, 10.0)
     live = LiveFigure(1, 2, figsize=(9.0, 3.5))
     ax_loss, ax_best = live.axes
     errors = np.linspace(-3, 3, 301, dtype=np.float32)
@@ -711,6 +726,7 @@ def binary_ce_explorer(probability=0.9) -> Demo:
 
     Control: ``probability`` (0 to 1, step 0.01).
     """
+    probability = fraction(probability, "probability")
     live = LiveFigure(figsize=(7.5, 3.5))
     ax = live.axes
     plot_log_loss(ax)
@@ -747,14 +763,24 @@ def binary_ce_explorer(probability=0.9) -> Demo:
                 ("0", f"-log(1 - {probability:.2f})", f"{values['label 0']:.4f}"),
             ],
             header=("true label", "loss", "value"),
-        ) + ("<br>(clipped: probabilities are kept inside [1e-7, 1 - 1e-7], so the loss stops at 16.118)"
-             if min(probability, 1 - probability) < 1e-7 else "")
+        ) + _clipping_note(probability, values)
 
     slider = widgets.FloatSlider(
         value=probability, min=0.0, max=1.0, step=0.01, description="predicted P(label = 1)",
         continuous_update=True, style={"description_width": "initial"}, layout=widgets.Layout(width="420px"),
     )
     return Demo(live, {"probability": slider}, update)
+
+
+def _clipping_note(probability, values) -> str:
+    """The readout's note at p = 0 or 1, quoting the capped loss the table shows (16.118 or 15.942)."""
+    if min(probability, 1 - probability) >= 1e-7:
+        return ""
+    name = "label 1" if probability < 0.5 else "label 0"
+    why = ("-log(1e-7)" if name == "label 1" else
+           "-log(1 - p) with p clipped to 1 - 1e-7, which float32 rounds to 1 - 1.19e-7")
+    return (f"<br>(clipped: probabilities are kept inside [1e-7, 1 - 1e-7], so the {name} loss stops at "
+            f"{values[name]:.3f} = {why}, instead of growing without bound)")
 
 
 #: The logit stops of :func:`logit_stability_explorer`: symmetric, dense where the naive formula breaks.
@@ -780,10 +806,15 @@ def logit_stability_explorer(logit=20.0, label=1.0) -> Demo:
     * clipped: sigmoid, then Keras' probability version: finite, but flat at 16.118 when badly wrong;
     * with logits: ``max(x, 0) - x z + log(1 + exp(-|x|))``: finite and exact everywhere.
 
-    Both axes are "symlog" (linear near 0, logarithmic further out) so -1000..1000 fits.
+    Both axes use the "asinh" scale (linear near 0, logarithmic further out, smooth in between) so
+    -1000..1000 fits.
     Controls: ``logit`` (a selection slider over :data:`LOGIT_STOPS`), ``label`` (1 or 0; switching it
     redraws the whole figure, moving the logit only redraws the cursor).
     """
+    if number_in(logit, "logit", -1000.0, 1000.0) not in LOGIT_STOPS:
+        raise ValueError(f"logit must be one of the slider's stops LOGIT_STOPS {list(LOGIT_STOPS)}, got {logit!r}")
+    if isinstance(label, bool) or label not in (0, 1):
+        raise ValueError(f"label must be 1.0 or 0.0, got {label!r}")
     live = LiveFigure(figsize=(8.5, 3.8))
     ax = live.axes
     grid = np.concatenate([-np.geomspace(1000, 0.01, 300), [0.0], np.geomspace(0.01, 1000, 300)]).astype(np.float32)
@@ -802,16 +833,17 @@ def logit_stability_explorer(logit=20.0, label=1.0) -> Demo:
     artists = {
         "stable": ax.plot([], [], color=COLORS["stable"], lw=5, alpha=0.45, label="with logits (stable)")[0],
         "clipped": ax.plot([], [], color="dimgray", lw=1.8, ls="--", label="sigmoid, then clipped log loss")[0],
-        "naive": ax.plot([], [], color=COLORS["naive"], lw=1.2, label="naive: sigmoid, then log")[0],
-        "nan": ax.plot([], [], color=COLORS["naive"], lw=7, solid_capstyle="butt", label="naive gives nan",
-                       transform=ax.get_xaxis_transform())[0],
-        "inf": ax.plot([], [], color="tab:red", lw=7, solid_capstyle="butt", label="naive gives inf",
-                       transform=ax.get_xaxis_transform())[0],
+        "naive": ax.plot([], [], color=COLORS["naive"], lw=1.4, ls="-.", label="naive: sigmoid, then log")[0],
+        "nan": ax.plot([], [], color=COLORS["naive"], lw=7, ls=(0, (2, 0.5)), dash_capstyle="butt",
+                       label="naive gives nan", transform=ax.get_xaxis_transform())[0],
+        "inf": ax.plot([], [], color=PALETTE["vermillion"], lw=7, ls=(0, (0.5, 0.5)), dash_capstyle="butt",
+                       label="naive gives inf", transform=ax.get_xaxis_transform())[0],
     }
     cursor = live.animated(ax.axvline(logit, color="black", lw=1, ls=":"))
     point = live.animated(ax.plot([], [], "o", color="black", markersize=7, zorder=5)[0])
-    ax.set_xscale("symlog", linthresh=1.0)
-    ax.set_yscale("symlog", linthresh=1.0)
+    # asinh: linear near 0, logarithmic far out, and smooth in between (symlog would put kinks at +-1)
+    ax.set_xscale("asinh", linear_width=1.0)
+    ax.set_yscale("asinh", linear_width=1.0)
     ticks = [-1000, -100, -10, -1, 0, 1, 10, 100, 1000]
     ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
     ax.set_yticks([0, 1, 10, 100, 1000], ["0", "1", "10", "100", "1000"])

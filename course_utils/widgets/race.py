@@ -16,14 +16,18 @@ import numpy as np
 from matplotlib.colors import to_hex
 
 from course_utils import optimizers
+from course_utils._validation import as_array, describe, integer, positive_number
 from course_utils.optimizers import Optimizer, Trajectory
-from course_utils.plots import plot_surface
-from course_utils.surfaces import SURFACES, Surface
+from course_utils.plots import plot_surface, series_style
+from course_utils.surfaces import SURFACES, Surface, as_surface
 from course_utils.widgets.core import Demo, LiveFigure, log_slider
 from course_utils.widgets.descent import (
     LOSS_RANGE,
     TOLERANCE,
     Sweep,
+    check_lr_range,
+    check_run,
+    check_surface_name,
     clip_losses,
     clip_points,
     describe_run,
@@ -38,12 +42,28 @@ OPTIMIZERS: dict[str, tuple[str, Callable[..., Optimizer]]] = {
     "adagrad": ("Adagrad", lambda lr: optimizers.adagrad(lr)),
     "adam": ("Adam", lambda lr: optimizers.adam(lr)),
 }
-COLORS = {"sgd": "tab:blue", "momentum": "tab:purple", "rmsprop": "tab:green", "adagrad": "tab:orange",
-          "adam": "tab:red"}
+#: Each contestant's colour, line style and marker (course_utils.plots): told apart without colour, too.
+STYLES = {key: series_style(i, marker=True) for i, key in enumerate(OPTIMIZERS)}
+COLORS = {key: style["color"] for key, style in STYLES.items()}
+#: Paths are drawn in this order with shrinking widths, so a path that runs on top of another (Adam's on
+#: SGD's along the ravine's floor) leaves the one below visible around and between its dashes.
+PATH_WIDTHS = {"sgd": 3.2, "momentum": 2.4, "rmsprop": 2.0, "adagrad": 1.6, "adam": 1.3}
 #: Steps per surface in the race: enough for the good optimizers to arrive and the others to show their habits.
 RACE_STEPS = {"bowl": 60, "ravine": 150, "rosenbrock": 500}
 #: The digits network of lesson 06 (Dense 512 relu on 64 inputs, Dense 10): its weight shapes, 38,410 in all.
 DIGITS_SHAPES = [(64, 512), (512,), (512, 10), (10,)]
+
+
+def _optimizer_names(names, name: str) -> tuple[str, ...]:
+    """Check ``names`` is a list of keys of :data:`OPTIMIZERS` and return it as a tuple."""
+    if isinstance(names, str) or not isinstance(names, (list, tuple)):
+        hint = f"; for one optimizer use [{names!r}]" if isinstance(names, str) else ""
+        raise TypeError(f"{name} must be a list of optimizer names among {list(OPTIMIZERS)}, got "
+                        f"{type(names).__name__} {describe(names)}{hint}")
+    unknown = [k for k in names if not isinstance(k, str) or k not in OPTIMIZERS]
+    if unknown:
+        raise ValueError(f"{name} must name optimizers among {list(OPTIMIZERS)}, got {unknown}")
+    return tuple(names)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -60,7 +80,9 @@ def race(surface: Surface, learning_rate, names=tuple(OPTIMIZERS), num_steps=Non
         >>> [describe_run(run) for run in runs.values()]
         ['not there after 150 steps: loss 1.27e-06', 'reached loss < 1e-06 after 106 steps']
     """
-    steps = RACE_STEPS.get(surface.name, 100) if num_steps is None else num_steps
+    surface, names = as_surface(surface), _optimizer_names(names, "names")
+    learning_rate = positive_number(learning_rate, "learning_rate")
+    steps = RACE_STEPS.get(surface.name, 100) if num_steps is None else integer(num_steps, "num_steps")
     return {k: optimizers.trajectory(OPTIMIZERS[k][1](learning_rate), surface.loss, surface.grad, surface.start,
                                      steps) for k in names}
 
@@ -74,6 +96,8 @@ def step_sizes(optimizer: Optimizer, gradients) -> np.ndarray:
         >>> step_sizes(optimizers.adam(0.1), [100.0, 100.0]).round(4).tolist()  # about lr, whatever the gradient
         [0.1, 0.1]
     """
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be an Optimizer such as optimizers.adam(0.1), got {describe(optimizer)}")
     state = optimizer.init(np.zeros(1))
     sizes = []
     for g in gradients:
@@ -92,11 +116,27 @@ def working_rates(key: str, surface: Surface, learning_rates=None, num_steps=Non
         >>> working_rates("sgd", ravine).round(4).tolist()  # SGD only works up to the critical rate 0.1
         [0.0251, 0.0316, 0.0398, 0.0501, 0.0631, 0.0794]
     """
-    grid = log_grid(1e-4, 1.0) if learning_rates is None else np.asarray(learning_rates, dtype=np.float64)
-    steps = RACE_STEPS.get(surface.name, 100) if num_steps is None else num_steps
+    key, surface = _optimizer_names([key], "key")[0], as_surface(surface)
+    target = positive_number(target, "target")
+    if learning_rates is None:
+        grid = log_grid(1e-4, 1.0)
+    else:
+        grid = as_array(learning_rates, "learning_rates", dtype=np.float64)
+        if np.any(grid <= 0):
+            raise ValueError(f"learning_rates must all be > 0, got {describe(grid.tolist())}")
+    steps = RACE_STEPS.get(surface.name, 100) if num_steps is None else integer(num_steps, "num_steps", minimum=1)
     sweep = Sweep(OPTIMIZERS[key][1], surface, grid, steps)
     runs = [sweep.run(lr) for lr in grid]
     return np.array([lr for lr, run in zip(grid, runs) if not run.diverged and run.losses[-1] < target])
+
+
+def _check_runs(runs) -> dict[str, Trajectory]:
+    """Check ``runs`` is what :func:`race` returns: ``{optimizer name: Trajectory}``."""
+    if not isinstance(runs, dict):
+        raise TypeError(f"runs must be a dict {{optimizer name: Trajectory}} as race(...) returns, got "
+                        f"{type(runs).__name__} {describe(runs)}")
+    _optimizer_names(list(runs), "runs' keys")
+    return {key: check_run(run, f"runs[{key!r}]") for key, run in runs.items()}
 
 
 class StateRow(NamedTuple):
@@ -170,6 +210,9 @@ def compare_with_keras(name: str, num_steps=5, seed=0, **kwargs) -> float:
         >>> compare_with_keras("adam", learning_rate=0.1) < 1e-6
         True
     """
+    if name not in _KERAS_NAMES:
+        raise ValueError(f"name must be one of {list(_KERAS_NAMES)}, got {describe(name)}")
+    num_steps, seed = integer(num_steps, "num_steps", minimum=1), integer(seed, "seed")
     import keras
 
     rng = np.random.default_rng(seed)
@@ -194,6 +237,7 @@ def compare_with_keras(name: str, num_steps=5, seed=0, **kwargs) -> float:
 
 def race_table_html(runs: dict[str, Trajectory], tolerance=TOLERANCE) -> str:
     """An HTML table: optimizer, what happened, final loss."""
+    runs = _check_runs(runs)
     rows = []
     for key, run in runs.items():
         final = "&infin;" if run.diverged else f"{run.losses[-1]:.3g}"
@@ -205,7 +249,13 @@ def race_table_html(runs: dict[str, Trajectory], tolerance=TOLERANCE) -> str:
 
 
 def plot_race(surface: Surface, runs: dict[str, Trajectory], axes=None):
-    """Paths on the contour plot (left) and loss curves (right, fixed log range); returns ``{key: (path, loss)}``."""
+    """Paths on the contour plot (left) and loss curves (right, fixed log range); returns ``{key: (path, loss)}``.
+
+    A path has its optimizer's colour and line style (the legend on the right shows both); the loss curves
+    add a marker every 10 steps.
+    """
+    surface = as_surface(surface)
+    runs = _check_runs(runs)
     if axes is None:
         import matplotlib.pyplot as plt
 
@@ -215,14 +265,20 @@ def plot_race(surface: Surface, runs: dict[str, Trajectory], axes=None):
     drawn = {}
     for key, run in runs.items():
         xy = clip_points(run.points, surface.bounds)
-        marker = "o" if len(xy) <= 150 else ""
-        (path,) = contour_ax.plot(xy[:, 0], xy[:, 1], color=COLORS[key], marker=marker, markersize=2, linewidth=1.2)
-        (loss,) = loss_ax.plot(clip_losses(run.losses), color=COLORS[key], label=OPTIMIZERS[key][0])
+        (path,) = contour_ax.plot(xy[:, 0], xy[:, 1], **{**STYLES[key], "marker": None},
+                                  linewidth=PATH_WIDTHS[key])
+        (loss,) = loss_ax.plot(clip_losses(run.losses), **STYLES[key], markevery=10, markersize=4,
+                               label=OPTIMIZERS[key][0])
         drawn[key] = (path, loss)
     loss_ax.set(yscale="log", ylim=LOSS_RANGE, xlim=(0, max(len(r.losses) for r in runs.values()) - 1),
                 xlabel="step", ylabel="loss")
     loss_ax.legend(fontsize=8, loc="lower left")
     return drawn
+
+
+def key_index(key: str) -> int:
+    """The position of optimizer ``key`` in :data:`OPTIMIZERS` (staggers markers of lines that coincide)."""
+    return list(OPTIMIZERS).index(key)
 
 
 def plot_step_sizes(gradient=1.0, learning_rate=0.01, num_steps=100, ax=None):
@@ -231,6 +287,8 @@ def plot_step_sizes(gradient=1.0, learning_rate=0.01, num_steps=100, ax=None):
     SGD's step is ``lr * g`` (it scales with the gradient); RMSprop's and Adam's are about ``lr``
     whatever the gradient; Adagrad's shrinks like ``1 / sqrt(step)``. Returns ``{key: Line2D}``.
     """
+    learning_rate = positive_number(learning_rate, "learning_rate")
+    num_steps = integer(num_steps, "num_steps", minimum=1)
     if ax is None:
         import matplotlib.pyplot as plt
 
@@ -238,8 +296,8 @@ def plot_step_sizes(gradient=1.0, learning_rate=0.01, num_steps=100, ax=None):
     lines = {}
     for key, (label, make) in OPTIMIZERS.items():
         sizes = step_sizes(make(learning_rate), np.full(num_steps, gradient))
-        style = "--" if key == "momentum" else "-"
-        (lines[key],) = ax.plot(np.arange(1, num_steps + 1), sizes, style, color=COLORS[key], label=label)
+        (lines[key],) = ax.plot(np.arange(1, num_steps + 1), sizes, **STYLES[key], markevery=(key_index(key), 10),
+                                markersize=4, label=label)
     ax.set(yscale="log", xlabel="step", ylabel="|step| (weight change)",
            title=f"constant gradient {gradient:g}, lr = {learning_rate:g}")
     return lines
@@ -263,10 +321,9 @@ def race_explorer(surface="ravine", learning_rate=0.04, chosen=("sgd", "momentum
         >>> "diverged" in demo.readout.value
         True
     """
-    unknown = set(chosen) - set(OPTIMIZERS)
-    if unknown:
-        raise ValueError(f"chosen must name optimizers among {list(OPTIMIZERS)}, got {sorted(unknown)}")
-    grid = log_grid(*lr_range)
+    chosen = _optimizer_names(chosen, "chosen")
+    surface = check_surface_name(surface)
+    learning_rate, grid = positive_number(learning_rate, "learning_rate"), log_grid(*check_lr_range(lr_range))
     sweeps: dict[tuple[str, str], Sweep] = {}
     live = LiveFigure(1, 2, figsize=(9.6, 3.7))
     contour_ax, loss_ax = live.axes
@@ -274,10 +331,12 @@ def race_explorer(surface="ravine", learning_rate=0.04, chosen=("sgd", "momentum
     loss_ax.axhline(TOLERANCE, color="0.5", linestyle=":", linewidth=1)
     paths, ends, curves = {}, {}, {}
     for key, (label, _) in OPTIMIZERS.items():
-        paths[key] = live.animated(contour_ax.plot([], [], color=COLORS[key], linewidth=1.2, markersize=2)[0])
-        ends[key] = live.animated(contour_ax.plot([], [], "o", color=COLORS[key], markeredgecolor="white",
-                                                  markersize=7)[0])
-        curves[key] = live.animated(loss_ax.plot([], [], color=COLORS[key], label=label)[0])
+        style = STYLES[key]
+        paths[key] = live.animated(contour_ax.plot([], [], color=style["color"], linestyle=style["linestyle"],
+                                                   linewidth=PATH_WIDTHS[key])[0])
+        ends[key] = live.animated(contour_ax.plot([], [], style["marker"], color=style["color"],
+                                                  markeredgecolor="white", markersize=8)[0])
+        curves[key] = live.animated(loss_ax.plot([], [], **style, markevery=10, markersize=4, label=label)[0])
     drawn = {"surface": None, "chosen": None, "artists": [], "legend": None}
 
     def redraw_static(surface_name, keys):
@@ -291,8 +350,6 @@ def race_explorer(surface="ravine", learning_rate=0.04, chosen=("sgd", "momentum
             contour_ax.set_title(f"{surface_name}: one learning rate for all", fontsize=10)
             loss_ax.set_xlim(0, steps)
             loss_ax.set_title(f"loss over {steps} steps", fontsize=10)
-            for path in paths.values():
-                path.set_marker("o" if steps <= 150 else "")
         if drawn["legend"] is not None:
             drawn["legend"].remove()
         drawn["legend"] = loss_ax.legend(handles=[curves[k] for k in keys], fontsize=8, loc="lower left") \

@@ -15,6 +15,8 @@ import ipywidgets as widgets
 import numpy as np
 
 from course_utils import schedules
+from course_utils._validation import fraction, integer, positive_number
+from course_utils.plots import PALETTE
 from course_utils.widgets.core import Demo, LiveFigure, log_slider
 
 KINDS = {
@@ -37,6 +39,8 @@ USES = {
     "warmup_cosine": {"decay_steps", "alpha", "warmup_steps"},
 }
 READ_AT = (0, 1000, 2000, 5000, 10000)
+#: Keras' schedule classes, which the readout's code names by their module path.
+KERAS_CLASSES = ("ExponentialDecay", "PiecewiseConstantDecay", "CosineDecay")
 
 
 def make_schedule(kind, learning_rate=0.1, decay_steps=1000, decay_rate=0.9, alpha=0.0, warmup_steps=1000):
@@ -54,8 +58,11 @@ def make_schedule(kind, learning_rate=0.1, decay_steps=1000, decay_rate=0.9, alp
         >>> code
         'PiecewiseConstantDecay(boundaries=[1000, 2000, 3000], values=[0.1, 0.01, 0.001, 0.0001])'
     """
-    lr, d, r = float(learning_rate), int(decay_steps), float(decay_rate)
-    w = int(warmup_steps)
+    if kind not in USES:
+        raise ValueError(f"kind must be one of {sorted(USES)}, got {kind!r}")
+    lr, r = positive_number(learning_rate, "learning_rate"), positive_number(decay_rate, "decay_rate")
+    d, w = integer(decay_steps, "decay_steps", minimum=1), integer(warmup_steps, "warmup_steps")
+    alpha = fraction(alpha, "alpha")
     g = lambda v: f"{float(v):.3g}"
     if kind == "constant":
         return schedules.constant(lr), f"{g(lr)}  # a plain number is a constant rate"
@@ -78,7 +85,23 @@ def make_schedule(kind, learning_rate=0.1, decay_steps=1000, decay_rate=0.9, alp
     if kind == "warmup_cosine":
         code = f"CosineDecay(0.0, decay_steps={d}, alpha={g(alpha)}, warmup_target={g(lr)}, warmup_steps={w})"
         return schedules.cosine_decay(0.0, d, alpha, warmup_target=lr, warmup_steps=w), code
-    raise ValueError(f"kind must be one of {sorted(USES)}, got {kind!r}")
+
+
+def readout_code(code: str) -> str:
+    """The line of Python the explorer shows for ``code`` from :func:`make_schedule`: Keras' classes get
+    their module path, a plain number (a constant rate) and the lesson's ``WarmupSchedule`` stay as they are.
+
+    Example:
+        >>> readout_code("CosineDecay(0.1, decay_steps=1000, alpha=0)")
+        'keras.optimizers.schedules.CosineDecay(0.1, decay_steps=1000, alpha=0)'
+        >>> readout_code(make_schedule("constant", 1.0)[1])
+        'learning_rate = 1  # a plain number is a constant rate'
+    """
+    if code.split("(", 1)[0] in KERAS_CLASSES:
+        return f"keras.optimizers.schedules.{code}"
+    if code.startswith("WarmupSchedule("):
+        return code
+    return f"learning_rate = {code}"
 
 
 def schedule_explorer(kind="exponential", learning_rate=0.1, decay_steps=1000, decay_rate=0.9, alpha=0.0,
@@ -98,7 +121,8 @@ def schedule_explorer(kind="exponential", learning_rate=0.1, decay_steps=1000, d
         >>> "PiecewiseConstantDecay" in demo.readout.value
         True
     """
-    steps = np.arange(0, num_steps + 1, 5)
+    make_schedule(kind, learning_rate, decay_steps, decay_rate, alpha, warmup_steps)  # checks every argument
+    steps = np.arange(0, integer(num_steps, "num_steps", minimum=1) + 1, 5)
     live = LiveFigure(1, 2, figsize=(9.4, 3.3))
     rel, ab = live.axes
     rel.set(xlim=(0, num_steps), ylim=(0, 1.08), xlabel="step", ylabel="learning rate / initial (peak) rate",
@@ -109,9 +133,9 @@ def schedule_explorer(kind="exponential", learning_rate=0.1, decay_steps=1000, d
         ax.grid(alpha=0.3)
         for s in READ_AT[1:-1]:
             ax.axvline(s, color="0.85", linewidth=0.8, zorder=0)
-    (rel_line,) = rel.plot([], [], color="C0", linewidth=2)
-    (abs_line,) = ab.plot([], [], color="C0", linewidth=2)
-    (dots,) = ab.plot([], [], "o", color="C3", markersize=5)
+    (rel_line,) = rel.plot([], [], color=PALETTE["blue"], linewidth=2)
+    (abs_line,) = ab.plot([], [], color=PALETTE["blue"], linewidth=2)
+    (dots,) = ab.plot([], [], "o", color=PALETTE["vermillion"], markersize=5)
     live.animated(rel_line), live.animated(abs_line), live.animated(dots)
     label = live.animated(rel.text(0.98, 0.95, "", transform=rel.transAxes, ha="right", va="top", fontsize=9))
 
@@ -138,8 +162,8 @@ def schedule_explorer(kind="exponential", learning_rate=0.1, decay_steps=1000, d
         heads = "".join(f"<th style='padding:0 8px'>{s}</th>" for s in READ_AT)
         return (
             f"<table><tr><th>step</th>{heads}</tr><tr><th>learning rate</th>{cells}</tr></table>"
-            f"<code>keras.optimizers.schedules.{html.escape(code)}</code>"
-        ).replace("schedules.0", "0").replace("keras.optimizers.schedules.WarmupSchedule", "WarmupSchedule")
+            f"<code>{html.escape(readout_code(code))}</code>"
+        )
 
     demo = Demo(live, controls, update)
     demo.artists = {"relative": rel_line, "absolute": abs_line, "dots": dots, "label": label}
@@ -158,6 +182,11 @@ def run_schedule(kind, peak, total_steps, steps_per_epoch):
         >>> [round(float(v), 4) for v in lr([0, 90, 91, 181])]
         [0.1, 0.1, 0.01, 0.001]
     """
+    if kind not in RUN_KINDS:
+        raise ValueError(f"kind must be one of {RUN_KINDS}, got {kind!r}")
+    peak = positive_number(peak, "peak")
+    total_steps = integer(total_steps, "total_steps", minimum=2)
+    steps_per_epoch = integer(steps_per_epoch, "steps_per_epoch", minimum=1, maximum=total_steps - 1)
     if kind == "constant":
         return schedules.constant(peak)
     if kind == "exponential":
@@ -170,7 +199,6 @@ def run_schedule(kind, peak, total_steps, steps_per_epoch):
     if kind == "warmup_cosine":
         return schedules.cosine_decay(0.0, total_steps - steps_per_epoch, warmup_target=peak,
                                       warmup_steps=steps_per_epoch)
-    raise ValueError(f"kind must be one of {RUN_KINDS}, got {kind!r}")
 
 
 RUN_KINDS = ("constant", "exponential", "piecewise", "cosine", "warmup_cosine")
@@ -228,12 +256,13 @@ def lr_run_explorer(runs: dict, title="Adam on the digits") -> Demo:
     for lr in rates:
         left.plot(np.arange(1, updates + 1), runs[lr].step_loss, color="0.8", linewidth=0.8)
         right.plot(np.arange(1, epochs + 1), runs[lr].val_accuracy, color="0.8", marker=".")
-    left.axhline(np.log(10), color="C3", linestyle=":", linewidth=1)
-    left.text(updates, np.log(10) * 1.1, "chance level ln 10 ", color="C3", ha="right", va="bottom", fontsize=8)
+    left.axhline(np.log(10), color=PALETTE["vermillion"], linestyle=":", linewidth=1)
+    left.text(updates, np.log(10) * 1.1, "chance level ln 10 ", color=PALETTE["vermillion"], ha="right",
+              va="bottom", fontsize=8)
     for ax in live.axes:
         ax.grid(alpha=0.3)
-    (loss_line,) = left.plot([], [], color="C0", linewidth=1.6)
-    (acc_line,) = right.plot([], [], color="C0", marker="o", linewidth=2)
+    (loss_line,) = left.plot([], [], color=PALETTE["blue"], linewidth=1.6)
+    (acc_line,) = right.plot([], [], color=PALETTE["blue"], marker="o", linewidth=2)
     live.animated(loss_line), live.animated(acc_line)
     label = live.animated(right.text(0.97, 0.05, "", transform=right.transAxes, ha="right", fontsize=11))
 
@@ -286,9 +315,9 @@ def schedule_training_lab(trainer, x, y, validation=None, runs=None, epochs=5, b
                 ylabel="training loss (moving average)", title="real training run on the digits")
     for ax in live.axes:
         ax.grid(alpha=0.3)
-    (sched_line,) = sched_ax.plot([], [], color="C1", linewidth=2)
-    (const_loss,) = loss_ax.plot([], [], color="0.6", linewidth=1.4, label="constant rate")
-    (run_loss,) = loss_ax.plot([], [], color="C1", linewidth=2, label="chosen schedule")
+    (sched_line,) = sched_ax.plot([], [], color=PALETTE["orange"], linewidth=2)
+    (const_loss,) = loss_ax.plot([], [], color="0.45", linewidth=1.4, linestyle="--", label="constant rate")
+    (run_loss,) = loss_ax.plot([], [], color=PALETTE["orange"], linewidth=2, label="chosen schedule")
     for artist in (sched_line, const_loss, run_loss):
         live.animated(artist)
     note = live.animated(loss_ax.text(0.5, 0.5, "", transform=loss_ax.transAxes, ha="center", color="0.4"))

@@ -15,7 +15,8 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.colors import to_rgba
 
-from course_utils.data import steps_per_epoch
+from course_utils.data import batches, steps_per_epoch
+from course_utils.plots import PALETTE
 from course_utils.widgets.core import Demo, LiveFigure
 
 _WIDE = {"style": {"description_width": "initial"}, "layout": widgets.Layout(width="330px")}
@@ -24,7 +25,8 @@ _WIDE = {"style": {"description_width": "initial"}, "layout": widgets.Layout(wid
 def batch_picture(num_examples, batch_size, epochs, max_epochs=None) -> np.ndarray:
     """An RGBA picture (uint8) of training: one row per epoch, one column per example, coloured by batch.
 
-    Batches alternate between two blues; a last, smaller batch is orange; rows past ``epochs`` are empty.
+    Batches alternate between two blues; a last, smaller batch is orange (colours of the course palette);
+    rows past ``epochs`` are empty.
 
     Example:
         >>> picture = batch_picture(5, 2, epochs=2, max_epochs=3)
@@ -33,7 +35,7 @@ def batch_picture(num_examples, batch_size, epochs, max_epochs=None) -> np.ndarr
     """
     max_epochs = max_epochs or epochs
     batch = np.arange(num_examples) // batch_size
-    colors = (255 * np.array([to_rgba("#4c8fcb"), to_rgba("#9cc3e6"), to_rgba("#f28e2b")])).astype(np.uint8)
+    colors = (255 * np.array([to_rgba(PALETTE[c]) for c in ("blue", "sky", "orange")])).astype(np.uint8)
     kind = batch % 2
     if num_examples % batch_size:
         kind[batch == batch[-1]] = 2
@@ -41,6 +43,40 @@ def batch_picture(num_examples, batch_size, epochs, max_epochs=None) -> np.ndarr
     picture = np.zeros((max_epochs, num_examples, 4), dtype=np.uint8)  # uint8 RGBA: drawn without conversion
     picture[:epochs] = row
     return picture
+
+
+def batch_of_each_example(num_examples, batch_size, epochs, shuffle=True) -> np.ndarray:
+    """Which batch (0, 1, ...) each example falls in, epoch by epoch: an int array ``(epochs, num_examples)``.
+
+    Epoch ``e`` is shuffled with seed ``e``, exactly as :func:`course_utils.data.batches` (and
+    :class:`course_utils.training.Trainer`) shuffle, so the rows show the reshuffle between epochs.
+
+    Example:
+        >>> batch_of_each_example(4, 2, epochs=1, shuffle=False).tolist()
+        [[0, 0, 1, 1]]
+    """
+    examples = np.arange(num_examples)
+    which = np.empty((epochs, num_examples), dtype=int)
+    for epoch in range(epochs):
+        for k, (_, members) in enumerate(batches(examples, examples, batch_size, shuffle=shuffle, seed=epoch)):
+            which[epoch, members] = k
+    return which
+
+
+def plot_batch_assignment(which, ax=None, cmap="viridis"):
+    """Draw :func:`batch_of_each_example`: one row per epoch, one column per example (in the data's order),
+    coloured by the batch the example is studied in. Returns the image (and adds a colour bar).
+    """
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(9, 2.2))
+    epochs, count = which.shape
+    image = ax.imshow(which + 1, aspect="auto", interpolation="nearest", cmap=cmap,
+                      extent=(0.5, count + 0.5, epochs + 0.5, 0.5))
+    ax.figure.colorbar(image, ax=ax, label="batch", ticks=range(1, int(which.max()) + 2), pad=0.01)
+    ax.set(xlabel="example (in the data's own order)", ylabel="epoch", yticks=range(1, epochs + 1))
+    return image
 
 
 def _seconds_per_step(step_seconds, batch_size):
@@ -138,10 +174,10 @@ class LiveCurve(Demo):
             ax.grid(alpha=0.3)
         self.lines = {}
         for ax, key, style in [
-            (loss_ax, "loss", dict(color="C0", marker="o", label="training")),
-            (loss_ax, "val_loss", dict(color="C1", marker="s", linestyle="--", label="validation")),
-            (acc_ax, "accuracy", dict(color="C0", marker="o", label="training")),
-            (acc_ax, "val_accuracy", dict(color="C1", marker="s", linestyle="--", label="validation")),
+            (loss_ax, "loss", dict(color=PALETTE["blue"], marker="o", label="training")),
+            (loss_ax, "val_loss", dict(color=PALETTE["orange"], marker="s", linestyle="--", label="validation")),
+            (acc_ax, "accuracy", dict(color=PALETTE["blue"], marker="o", label="training")),
+            (acc_ax, "val_accuracy", dict(color=PALETTE["orange"], marker="s", linestyle="--", label="validation")),
         ]:
             self.lines[key] = live.animated(ax.plot([], [], **style)[0])
         loss_ax.legend(loc="lower left", fontsize=8)
@@ -203,7 +239,7 @@ def live_training_curve(epochs, loss_range=(0.01, 3.0), title="training the digi
     return LiveCurve(epochs, loss_range, title)
 
 
-def batch_size_explorer(runs: dict, title="Adam, learning rate 0.001") -> Demo:
+def batch_size_explorer(runs: dict, title="Adam, learning rate 0.001", epoch_seconds=None) -> Demo:
     """Step through real runs made with different batch sizes (precomputed: nothing trains on a tick).
 
     Left: training loss against epochs (every batch's loss, smoothed; faint lines: the other sizes).
@@ -212,6 +248,9 @@ def batch_size_explorer(runs: dict, title="Adam, learning rate 0.001") -> Demo:
 
     Args:
         runs: ``{batch_size: History}`` from :class:`course_utils.training.Trainer` runs (same epochs each).
+        epoch_seconds: optional ``{batch_size: seconds per epoch, repeated}`` from
+            :func:`course_utils.training.time_epochs`; the readout then quotes the median and the range of the
+            repeats instead of the single run's time.
     """
     from course_utils.widgets.schedules import smooth
 
@@ -236,9 +275,9 @@ def batch_size_explorer(runs: dict, title="Adam, learning rate 0.001") -> Demo:
         steps, values = xy(runs[size], 5)
         by_epoch.plot(steps / runs[size].updates_per_epoch, values, color="0.8", linewidth=0.8)
         by_update.plot(steps, values, color="0.8", linewidth=0.8)
-    (raw_line,) = by_epoch.plot([], [], color="C0", linewidth=0.6, alpha=0.45)
-    (epoch_line,) = by_epoch.plot([], [], color="C0", linewidth=2, marker="o")
-    (update_line,) = by_update.plot([], [], color="C0", linewidth=2)
+    (raw_line,) = by_epoch.plot([], [], color=PALETTE["blue"], linewidth=0.6, alpha=0.45)
+    (epoch_line,) = by_epoch.plot([], [], color=PALETTE["blue"], linewidth=2, marker="o")
+    (update_line,) = by_update.plot([], [], color=PALETTE["blue"], linewidth=2)
     for artist in (raw_line, epoch_line, update_line):
         live.animated(artist)
     label = live.animated(by_update.text(0.03, 0.05, "", transform=by_update.transAxes, ha="left", va="bottom"))
@@ -259,12 +298,21 @@ def batch_size_explorer(runs: dict, title="Adam, learning rate 0.001") -> Demo:
             f"<b>batch size {batch_size}</b>: {per_epoch} updates per epoch, {len(run.step_loss)} in {epochs} "
             f"epochs. Loss after each epoch: {', '.join(f'{v:.3f}' for v in run.loss)}. "
             f"Validation accuracy {run.val_accuracy[-1]:.3f}.<br>Batch-to-batch jitter of the loss in the last "
-            f"epoch: {noise:.2f} (log units). Time per epoch on this machine: {run.seconds / epochs * 1e3:.0f} ms."
+            f"epoch: {noise:.2f} (log units). " + _epoch_time(run, batch_size, epochs, epoch_seconds)
         )
 
     demo = Demo(live, {"batch_size": slider}, update)
     demo.artists = {"raw": raw_line, "epochs": epoch_line, "updates": update_line, "label": label}
     return demo
+
+
+def _epoch_time(run, batch_size, epochs, epoch_seconds) -> str:
+    """The readout's timing sentence: repeated measurements when there are some, else the one run's time."""
+    if epoch_seconds is not None and batch_size in epoch_seconds:
+        times = 1e3 * np.asarray(epoch_seconds[batch_size], dtype=float)
+        return (f"Time per epoch on this machine: median {np.median(times):.1f} ms over {times.size} repeats "
+                f"(range {times.min():.1f} to {times.max():.1f} ms).")
+    return f"Time per epoch on this machine, one run (it varies): {run.seconds / epochs * 1e3:.0f} ms."
 
 
 class Case(NamedTuple):
@@ -279,10 +327,11 @@ class Case(NamedTuple):
 def troubleshooting_gallery(cases: dict, selected=None, show_fix=False) -> Demo:
     """Runs that go wrong and their fixes, side by side (precomputed).
 
-    Solid lines: training loss (smoothed, every update); dashed with markers: validation loss after each
-    epoch. Red: the problem run; green: the fix (shown when ``show_fix`` is ticked). The x axis counts
-    updates on a log scale, so runs of different lengths share fixed axes and the first updates (where
-    explosions and NaNs happen) are easy to see.
+    Training loss (smoothed, every update) and validation loss (markers, after each epoch). The problem run
+    is vermillion, solid, with circles; the fix (shown when ``show_fix`` is ticked) is blue, dash-dotted, with
+    squares: told apart without colour, too. The x axis counts updates on a log scale, so runs of different
+    lengths share it and the first updates (where explosions and NaNs happen) are easy to see; the loss
+    axis (log) spans what the chosen case's runs reach.
 
     Controls: ``case`` (toggle buttons over ``cases``), ``show_fix`` (checkbox).
     """
@@ -293,20 +342,33 @@ def troubleshooting_gallery(cases: dict, selected=None, show_fix=False) -> Demo:
     most = max(len(h.step_loss) for c in cases.values() for h in (c.problem, c.fix))
     live = LiveFigure(figsize=(8.6, 3.4))
     ax = live.axes
-    ax.set(xlim=(1, most), ylim=(1e-3, 1e4), xscale="log", yscale="log", xlabel="update (log scale)",
-           ylabel="loss", title="what went wrong, and the fix")
+    ax.set(xlim=(1, most), xscale="log", yscale="log", xlabel="update (log scale)", ylabel="loss",
+           title="what went wrong, and the fix")
     ax.grid(alpha=0.3)
     ax.axhline(np.log(10), color="0.5", linestyle=":", linewidth=1)
     ax.text(most, np.log(10) * 1.15, "chance level ln 10 ", ha="right", va="bottom", fontsize=8, color="0.4")
     artists = {}
-    for which, color in (("problem", "C3"), ("fix", "C2")):
+    looks = {"problem": (PALETTE["vermillion"], "-", ":", "o"), "fix": (PALETTE["blue"], "-.", ":", "s")}
+    for which, (color, train_style, val_style, marker) in looks.items():
         artists[which] = (
-            live.animated(ax.plot([], [], color=color, linewidth=1.8, label=f"{which}: training")[0]),
-            live.animated(ax.plot([], [], color=color, linestyle="--", marker="o", markersize=3,
+            live.animated(ax.plot([], [], color=color, linestyle=train_style, linewidth=1.8,
+                                  label=f"{which}: training")[0]),
+            live.animated(ax.plot([], [], color=color, linestyle=val_style, marker=marker, markersize=4,
                                   label=f"{which}: validation")[0]),
         )
     ax.legend(loc="upper right", fontsize=8, ncols=2)
-    mark = live.animated(ax.text(0, 0, "", color="C3", fontsize=12, fontweight="bold", ha="center"))
+    # x in updates, y as a fraction of the axes: the NaN note stays in view whatever the loss range
+    mark = live.animated(ax.text(0, 0.8, "", color=PALETTE["vermillion"], fontsize=12, fontweight="bold",
+                                 ha="center", transform=ax.get_xaxis_transform()))
+    shown = {"case": None}
+
+    def loss_range(c):
+        """From a bit below the lowest to a bit above the highest loss the case's two runs draw."""
+        values = np.concatenate([np.clip(smooth(r.step_loss[np.isfinite(r.step_loss)], 3), 1e-4, 1e5)
+                                 for r in (c.problem, c.fix)]
+                                + [r.val_loss[np.isfinite(r.val_loss)] for r in (c.problem, c.fix)])
+        low, high = max(float(values.min()), 1e-4), max(float(values.max()), np.log(10))
+        return low / 1.6, high * 2.5
     controls = {
         "case": widgets.ToggleButtons(options=names, value=selected or names[0], description="problem",
                                       style={"button_width": "150px"}),
@@ -319,18 +381,22 @@ def troubleshooting_gallery(cases: dict, selected=None, show_fix=False) -> Demo:
         val.set_visible(visible)
         steps = np.arange(1, len(run.step_loss) + 1)
         finite = np.isfinite(run.step_loss)
-        train.set_data(steps[finite], np.clip(smooth(run.step_loss[finite], 3), 1e-3, 1e4))
+        train.set_data(steps[finite], np.clip(smooth(run.step_loss[finite], 3), 1e-4, 1e5))
         ends = np.arange(1, len(run.loss) + 1) * run.updates_per_epoch
-        val.set_data(ends, np.clip(run.val_loss, 1e-3, 1e4))
+        val.set_data(ends, np.clip(run.val_loss, 1e-4, 1e5))
 
     def update(case, show_fix):
         c = cases[case]
+        if case != shown["case"]:  # a new case: fit the loss axis to its runs (a full redraw, once)
+            ax.set_ylim(*loss_range(c))
+            live.invalidate()
+            shown["case"] = case
         draw(c.problem, "problem", True)
         draw(c.fix, "fix", show_fix)
         bad = ~np.isfinite(c.problem.step_loss)
         if bad.any():
             where = int(np.argmax(bad))
-            mark.set_position((where + 1, 100.0))
+            mark.set_position((where + 1, 0.8))
             mark.set_text(f"NaN at update {where + 1}")
         else:
             mark.set_text("")
