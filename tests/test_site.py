@@ -192,3 +192,27 @@ def test_every_image_says_what_it_shows(site, lesson):
         alt = img.get("alt", "")
         assert len(alt) >= 25, f"an image's alt text is too short to say what it shows: {alt!r}"
         assert "No description" not in alt
+
+
+def test_output_colours_are_darkened_to_readable_contrast():
+    """Keras' coloured model summary keeps its hues, each darkened just enough for 4.5:1 on white."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("render_course", SCRIPT)
+    render = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(render)
+
+    def contrast(colour):
+        return 1.05 / (render._luminance(tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))) + 0.05)
+
+    for colour in ["#00d7ff", "#00af00", "#0087ff", "#ff0000", "#ffffff"]:
+        darker = render.readable(colour)
+        assert 4.5 <= contrast(darker) < 4.5 * 1.15, (colour, darker)
+    assert render.readable("#212121") == "#212121"  # already readable: unchanged
+    soup = BeautifulSoup('<div class="jp-OutputArea-output"><span style="color: #00d7ff; text-decoration-color: '
+                         '#00d7ff">None</span><span style="color: #00d7ff; background-color: #000">x</span></div>',
+                         "html.parser")
+    render.readable_output_colours(soup)
+    first, second = soup.find_all("span")
+    assert first["style"] == "color: #008199; text-decoration-color: #008199"
+    assert second["style"] == "color: #00d7ff; background-color: #000"

@@ -79,8 +79,9 @@ body {
   --jp-mirror-editor-bracket-color: #6b6b55; --jp-mirror-editor-quote-color: #006e00;
   --jp-mirror-editor-error-color: #c00000; --jp-mirror-editor-hr-color: #595959;
 }
-/* Links in running text are underlined, not told apart by colour alone. */
-.jp-RenderedHTMLCommon a:link, .jp-RenderedHTMLCommon a:visited, .course-index a, .course-widget-note a {
+/* Links in running text are underlined, not told apart by colour alone (body: the theme's own a:link rule,
+   which removes the underline, comes later in the page with the same specificity). */
+body .jp-RenderedHTMLCommon a:link, body .jp-RenderedHTMLCommon a:visited, .course-index a, .course-widget-note a {
   text-decoration: underline; }
 main, .course-index { max-width: 1100px; margin: 0 auto; padding: 0 1em; }
 math { font-family: "STIX Two Math", "Cambria Math", "Latin Modern Math", math; font-size: 1.08em; }
@@ -283,6 +284,33 @@ def rewrite_links(soup: BeautifulSoup, source_dir: Path, pages: dict[Path, str],
             raise BuildError(f"the link {anchor['href']!r} points to nothing")
 
 
+def _luminance(rgb: tuple[int, int, int]) -> float:
+    """WCAG relative luminance of an sRGB colour."""
+    linear = [c / 255 / 12.92 if c <= 10 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def readable(hex_colour: str, minimum: float = 4.5) -> str:
+    """The colour, darkened in steps keeping its hue until its contrast with white reaches ``minimum`` (WCAG AA)."""
+    rgb = tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    darker = rgb
+    for step in range(101):
+        darker = tuple(round(c * (1 - step / 100)) for c in rgb)
+        if 1.05 / (_luminance(darker) + 0.05) >= minimum:
+            break
+    return "#{:02x}{:02x}{:02x}".format(*darker)
+
+
+def readable_output_colours(soup: BeautifulSoup) -> None:
+    """Darken inline text colours in cell outputs (Keras' model summary: cyan, green, blue on white) to 4.5:1."""
+    for output in soup.find_all(class_="jp-OutputArea-output"):
+        for element in output.find_all(style=True):
+            if "background" in element["style"]:
+                continue  # its own background: the contrast is the output's choice, not against white
+            element["style"] = re.sub(r"(?<![\w-])(color|text-decoration-color):\s*(#[0-9a-fA-F]{6})",
+                                      lambda m: f"{m[1]}: {readable(m[2])}", element["style"])
+
+
 def lesson_title_and_summary(nb: nbformat.NotebookNode, fallback: str) -> tuple[str, str]:
     """The first markdown cell's heading, and its first paragraph of prose (not a line of navigation links)."""
     first = next((cell.source for cell in nb.cells if cell.cell_type == "markdown"), "")
@@ -368,6 +396,7 @@ def render(notebooks: list[Path], site: Path, timeout: int) -> None:
                                "site_css": SITE_CSS, "course_title": COURSE_TITLE})
             soup = BeautifulSoup(body, "html.parser")
             rewrite_links(soup, path.parent, pages, site)
+            readable_output_colours(soup)
         except BuildError as error:
             raise BuildError(f"{path.name}: {error}") from error
         (site / pages[path.resolve()]).write_text(str(soup), encoding="utf-8")

@@ -126,7 +126,7 @@ class Demo:
         ...     return f"slope = {slope:.2f}"
         >>> demo = Demo(live, {"slope": widgets.FloatSlider(value=1.0, min=0, max=2)}, update)
         >>> demo.controls["slope"].value = 1.5
-        >>> demo.readout.value, line.get_ydata()[-1]
+        >>> demo.summary(), line.get_ydata()[-1]
         ('slope = 1.50', 1.5)
     """
 
