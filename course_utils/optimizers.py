@@ -38,7 +38,11 @@ Params = np.ndarray | list
 
 
 class Optimizer(NamedTuple):
-    """A pair of pure functions: ``init(params) -> state`` and ``update(grads, state) -> (updates, state)``."""
+    """A pair of pure functions: ``init(params) -> state`` and ``update(grads, state, params=None) -> (updates, state)``.
+
+    As in optax, ``params`` is optional: given, ``grads`` are checked against it (plain SGD keeps no state
+    to check them against otherwise).
+    """
 
     init: Callable
     update: Callable
@@ -99,6 +103,20 @@ def _check_grads(grads, like, name="grads") -> Params:
             raise ValueError(f"{where} has shape {g.shape}, but the parameter it updates has shape {s.shape}")
     converted = [g for g, _, _ in named]
     return converted if isinstance(like, list) else converted[0]
+
+
+def _grads_for(grads, slot, params) -> Params:
+    """``grads`` checked against ``params`` when given (and the state's ``slot`` against them), else against ``slot``."""
+    if params is None:
+        return _check_grads(grads, slot)
+    params = _as_params(params)
+    if slot is not None:
+        try:
+            _check_grads(slot, params, "the state")
+        except ValueError as error:
+            raise ValueError(f"{error}: this state was made by init() for other params; expected "
+                             "init(params) of the same parameters") from None
+    return _check_grads(grads, params)
 
 
 def _as_schedule(learning_rate) -> Callable[[int], np.float32]:
@@ -177,9 +195,9 @@ def sgd(learning_rate=0.01, momentum=0.0, nesterov=False) -> Optimizer:
     def init(params):
         return SGDState(step=0, velocity=_zeros(params) if mu != 0 else None)
 
-    def update(grads, state):
+    def update(grads, state, params=None):
         _check_state(state, SGDState, velocity=mu != 0)
-        grads = _check_grads(grads, state.velocity)
+        grads = _grads_for(grads, state.velocity, params)
         lr = schedule(state.step)
         if state.velocity is None:
             return _map(lambda g: -(g * lr), grads), SGDState(state.step + 1, None)
@@ -237,9 +255,9 @@ def rmsprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=F
             average_gradient=_zeros(params) if centered else None,
         )
 
-    def update(grads, state):
+    def update(grads, state, params=None):
         _check_state(state, RMSpropState, momentum=mu > 0, average_gradient=centered)
-        grads = _check_grads(grads, state.velocity)
+        grads = _grads_for(grads, state.velocity, params)
         lr = schedule(state.step)
         velocity = _map(lambda v, g: rho * v + (1 - rho) * np.square(g), state.velocity, grads)
         average = None
@@ -293,9 +311,9 @@ def adagrad(learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7) ->
     def init(params):
         return AdagradState(step=0, accumulator=_map(lambda z: z + start, _zeros(params)))
 
-    def update(grads, state):
+    def update(grads, state, params=None):
         _check_state(state, AdagradState)
-        grads = _check_grads(grads, state.accumulator)
+        grads = _grads_for(grads, state.accumulator, params)
         lr = schedule(state.step)
         accumulator = _map(lambda a, g: a + np.square(g), state.accumulator, grads)
         updates = _map(lambda a, g: -((lr * g) / np.sqrt(a + eps)), accumulator, grads)
@@ -340,9 +358,9 @@ def adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7) -> Optimiz
     def init(params):
         return AdamState(step=0, m=_zeros(params), v=_zeros(params))
 
-    def update(grads, state):
+    def update(grads, state, params=None):
         _check_state(state, AdamState)
-        grads = _check_grads(grads, state.m)
+        grads = _grads_for(grads, state.m, params)
         lr = schedule(state.step)
         t = FLOAT(state.step + 1)
         alpha = lr * np.sqrt(1 - np.power(FLOAT(b2), t)) / (1 - np.power(FLOAT(b1), t))

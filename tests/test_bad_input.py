@@ -128,6 +128,10 @@ ROUND_TWO = [
     (lambda: optimizers.sgd(0.1).update(np.ones(2), ADAM_STATE), TypeError, ["state", "SGDState", "AdamState"]),
     (lambda: optimizers.adam().update(np.ones(2), None), TypeError, ["state", "AdamState", "NoneType"]),
     (lambda: optimizers.sgd(0.1, momentum=0.9).update(np.ones(2), SGD_STATE), ValueError, ["state", "velocity", "init(params)"]),
+    # Plain SGD keeps no state to check grads against: optax-style, update(grads, state, params) checks them.
+    (lambda: optimizers.sgd(0.1).update(np.ones(3), SGD_STATE, np.ones(2)), ValueError, ["grads", "(3,)", "(2,)"]),
+    (lambda: optimizers.sgd(0.1).update([np.ones(2)], SGD_STATE, [np.ones(2), np.ones(1)]), ValueError, ["grads", "list of 2", "list of 1"]),
+    (lambda: optimizers.adam().update(np.ones(3), optimizers.adam().init(np.ones(2)), np.ones(3)), ValueError, ["state", "(2,)", "(3,)", "other params"]),
     (lambda: optimizers.rmsprop(centered=True).update(np.ones(2), optimizers.rmsprop().init(np.ones(2))), ValueError, ["state", "average_gradient", "init(params)"]),
     (lambda: optimizers.state_size(None), TypeError, ["state", "NoneType", "init(params)"]),
     (lambda: optimizers.apply_updates([np.ones(2)], [np.ones(2), np.ones(1)]), ValueError, ["updates", "list of 1", "list of 2"]),
@@ -237,3 +241,15 @@ def test_an_optimizer_reads_its_schedule_at_the_exact_step():
 def test_a_numpy_bool_is_a_flag_and_keras_numbers_stay():
     assert float(losses.binary_crossentropy([1.0], [0.0], from_logits=np.False_)) == pytest.approx(16.118, abs=1e-3)
     assert float(losses.binary_crossentropy([1.0], [0.0], from_logits=np.True_)) == pytest.approx(0.6931, abs=1e-4)
+
+
+@pytest.mark.parametrize("make", [lambda: optimizers.sgd(0.1), lambda: optimizers.sgd(0.1, momentum=0.9),
+                                  optimizers.rmsprop, optimizers.adagrad, optimizers.adam],
+                         ids=["sgd", "momentum", "rmsprop", "adagrad", "adam"])
+def test_passing_params_to_update_only_checks(make):
+    """update(grads, state, params) returns exactly what update(grads, state) does: params are only checked."""
+    opt, params, grads = make(), [np.ones(2), np.full(3, -2.0)], [np.array([0.5, -1.0]), np.array([3.0, 0.0, 1.0])]
+    plain, with_params = opt.update(grads, opt.init(params)), opt.update(grads, opt.init(params), params)
+    for a, b in zip(plain[0] + [x for s in plain[1][1:] if s is not None for x in s],
+                    with_params[0] + [x for s in with_params[1][1:] if s is not None for x in s]):
+        np.testing.assert_array_equal(a, b)
