@@ -1,4 +1,8 @@
-"""Command line: ``python -m course_utils.grade SUBMISSIONS_DIR --assignment NN --out OUT_DIR``."""
+"""Command line: ``python -m course_utils.grade SUBMISSIONS_DIR --assignment NN --out OUT_DIR``.
+
+``python -m course_utils.grade gradescope --assignment NN --out autograder.zip`` builds a Gradescope autograder
+instead (:mod:`~course_utils.grade.gradescope`); a submissions folder named ``gradescope`` is ``./gradescope``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from course_utils.grade import gradescope
 from course_utils.grade.batch import EnvironmentProblem, grade_batch
 from course_utils.grade.rubric import NoRubric
 from course_utils.grade.runner import Limits
@@ -14,9 +19,36 @@ from course_utils.grade.sandbox import SandboxUnavailable
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def build_gradescope(argv) -> int:
+    """``gradescope --assignment NN --out autograder.zip``: write the Gradescope autograder zip."""
+    parser = argparse.ArgumentParser(prog="python -m course_utils.grade gradescope",
+                                     description="Build a Gradescope autograder zip (setup.sh, run_autograder, the "
+                                     "pinned requirements, course_utils and the released notebook) for one assignment.")
+    parser.add_argument("--assignment", required=True, help="two digits: grades against exercises/NN_*.ipynb")
+    parser.add_argument("--out", required=True, type=Path, help="the zip to write (e.g. autograder.zip)")
+    parser.add_argument("--timeout", type=float, default=60, help="seconds per cell or test (default 60)")
+    parser.add_argument("--budget", type=float, default=480,
+                        help="seconds per submission (default 480: under Gradescope's default 10-minute limit)")
+    parser.add_argument("--memory-gb", type=float, default=3, help="memory of the learner's kernel (default 3)")
+    args = parser.parse_args(argv)
+    try:
+        out = gradescope.build(args.assignment, args.out, timeout=args.timeout, budget=args.budget,
+                               memory_gb=args.memory_gb)
+    except (NoRubric, FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {out}: upload it on the assignment's Configure Autograder page (base image Ubuntu 22.04)")
+    return 0
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["gradescope"]:
+        return build_gradescope(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m course_utils.grade",
-                                     description="Grade a folder of submitted notebooks of one assignment.")
+                                     description="Grade a folder of submitted notebooks of one assignment.",
+                                     epilog="To build a Gradescope autograder instead: python -m course_utils.grade "
+                                     "gradescope --assignment NN --out autograder.zip")
     parser.add_argument("submissions", type=Path, help="folder of NAME.ipynb files (or NAME/ folders, one notebook)")
     parser.add_argument("--assignment", required=True, help="two digits: grades against exercises/NN_*.ipynb")
     parser.add_argument("--out", required=True, type=Path, help="where grades.csv and NAME/ results go")
