@@ -158,6 +158,36 @@ def test_static_plots_draw_what_they_say():
     assert factor.get_ydata().min() == pytest.approx(0.0) and ax3.get_xlim() == (0.0, 2.0)
 
 
+def test_minibatch_section_numbers():
+    """Section 7's numbers, as its text quotes them (the full checks of course_utils.noise: tests/test_noise.py)."""
+    from course_utils import noise
+    from course_utils.widgets import noise as noise_widgets
+
+    problem = noise.line_fit()
+    best = noise.minimum(problem)
+    assert [f"{v:.3f}" for v in best] == ["2.040", "0.910"] and f"{float(noise.loss(problem, best)):.3f}" == "1.012"
+    sizes = [f"{np.sqrt(noise.gradient_noise(problem, best, b)):.3f}" for b in (1, 8, 64, 256)]
+    assert sizes == ["3.579", "1.248", "0.388", "0.000"]
+    table = {(lr, b): noise.noise_ball(problem, noise.noisy_trajectory(problem, lr, b, num_steps=300))
+             for lr in (0.03, 0.1, 0.2) for b in (1, 8, 64, 256)}
+    for lr in (0.03, 0.1, 0.2):  # the noise ball shrinks with the batch, and the whole data set arrives
+        assert table[(lr, 1)] > table[(lr, 8)] > table[(lr, 64)] > 10 * table[(lr, 256)] and table[(lr, 256)] < 1e-4
+    for b in (1, 8, 64):  # and grows with the learning rate
+        assert table[(0.03, b)] < table[(0.1, b)] < table[(0.2, b)]
+    longer = noise.noise_ball(problem, noise.noisy_trajectory(problem, 0.1, 8, num_steps=3000))
+    assert f"{longer:.2g}" == "0.13" and longer > 0.5 * table[(0.1, 8)]  # "running ten times longer hardly changes it"
+    runs = noise_widgets.compare_runs(problem, 0.1, batch_size=8)
+    constant, decay = (noise.distance_to_minimum(problem, run) for run in runs)
+    assert np.argmax(constant < 0.3) <= 5  # "near the minimum after a handful of steps"
+    assert 0.005 < constant[50:].min() and constant[50:].max() < 0.42  # "anywhere from 0.007 to 0.4 away"
+    ball = [noise.noise_ball(problem, run) for run in runs]
+    assert [f"{v:.2g}" for v in ball] == ["0.17", "0.0069"] and round(ball[0] / ball[1]) == 25
+    assert 0.0005 < decay[-50:].min() and decay[-50:].max() < 0.015  # the figure's alt text
+    # "Halving every 50 steps from 0.01 ... stops short", the explorer's last suggestion (batch 64)
+    short = noise_widgets.compare_runs(problem, 0.01, batch_size=64)
+    assert noise.noise_ball(problem, short.decay) > 5 * noise.noise_ball(problem, short.constant)
+
+
 # ------------------------------------------------------------------------------------------------
 # Lesson 04: numbers
 # ------------------------------------------------------------------------------------------------
@@ -257,6 +287,51 @@ def test_at_0_04_sgd_does_not_zigzag_on_the_ravine_and_momentum_swings():
         roots = np.roots([1.0, -(1 + 0.9 - 0.04 * c), 0.9])
         assert np.iscomplex(roots).all() and np.abs(roots) == pytest.approx(np.sqrt(0.9))
     assert 0.96**150 == pytest.approx(2.2e-3, rel=0.05) and np.sqrt(0.9) ** 150 == pytest.approx(3.7e-4, rel=0.05)
+
+
+def test_momentum_theory_numbers_of_sections_3_and_8():
+    """Sections 3.1 to 3.3 and the cell starting `lr, mu = 0.04, 0.9`: the numbers their text quotes (the theory
+    itself is checked against real runs in tests/test_momentum.py)."""
+    from course_utils import momentum as theory
+    from course_utils.widgets import momentum as momentum_widgets
+
+    c = ravine.curvatures
+    best_gd, best = theory.optimal_gd(c), theory.optimal_momentum(c)
+    assert theory.condition_number(c) == 20 and f"{best_gd.learning_rate:.3f} {best_gd.rate:.3f}" == "0.095 0.905"
+    assert f"{best.learning_rate:.3f} {best.momentum:.3f} {best.rate:.3f}" == "0.134 0.403 0.635"
+    assert [f"{r:.3f}" for r in theory.direction_rates(0.04, 0.9, c)] == ["0.949", "0.949"]
+    assert [theory.regime(0.04, 0.9, ci) for ci in c] == ["swings", "swings"]
+    steps = {k: [round(theory.steps_per_tenfold(float(r))) for r in theory.best_rates(k)] for k in (20, 10000)}
+    assert steps == {20: [23, 5], 10000: [11513, 115]}
+    verdicts = {(lr, mu): descent.describe_run(optimizers.trajectory(optimizers.sgd(lr, momentum=mu), ravine.loss,
+                                                                     ravine.grad, ravine.start, 150))
+                for lr, mu in [(best_gd.learning_rate, 0.0), (best.learning_rate, best.momentum)]}
+    assert list(verdicts.values()) == ["reached loss < 1e-06 after 82 steps", "reached loss < 1e-06 after 26 steps"]
+    assert f"{theory.max_learning_rate(0.9, c):.3g}" == "0.19"
+    # with momentum mu no learning rate beats sqrt(mu): the two eigenvalues multiply to mu
+    assert min(theory.convergence_rate(lr, 0.9, c) for lr in np.linspace(0.001, 0.189, 200)) >= np.sqrt(0.9) - 1e-12
+    # the explorer's things to try
+    demo = momentum_widgets.momentum_explorer(0.04, 0.9, curvatures=c)
+    for lr, mu, rate in [(0.04, 0.64, "0.800"), (0.134, 0.41, "0.640"), (0.134, 0.40, "0.738")]:
+        demo.controls["learning_rate"].value, demo.controls["momentum"].value = lr, mu
+        assert f"Overall rate {rate}" in demo.summary()
+    assert "curvature 20: x0.738 per step (flips sign)" in demo.summary()
+    demo.controls["momentum"].value, demo.controls["learning_rate"].value = 0.9, 0.2
+    assert "(diverges)" in demo.summary()
+
+
+def test_paper_forms_table_of_section_6():
+    """Section 6.1's table: the papers' forms next to Keras', on the ravine and on the ravine times 1e-6."""
+    from course_utils import paper_forms
+
+    matched = paper_forms.paper_epsilon_for_keras(1e-7, beta_2=0.999)
+    pairs = [(paper_forms.rmsprop_paper(0.01), optimizers.rmsprop(0.01)),
+             (paper_forms.adam_paper(0.01, epsilon=1e-7), optimizers.adam(0.01)),
+             (paper_forms.adam_paper(0.01, epsilon=matched), optimizers.adam(0.01))]
+    table = [[f"{paper_forms.largest_difference(p, k, lambda w, s=scale: s * ravine.grad(w), ravine.start, 20):.1e}"
+              for scale in (1.0, 1e-6)] for p, k in pairs]
+    assert table == [["0.0e+00", "2.8e-01"], ["0.0e+00", "4.4e-02"], ["0.0e+00", "2.4e-07"]]
+    assert f"{np.spacing(np.float32(3.5)):.1e}" == "2.4e-07"
 
 
 def test_working_rates_show_adam_is_forgiving():

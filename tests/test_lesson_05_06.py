@@ -129,6 +129,33 @@ def test_glorot_limit_of_the_first_layer_is_about_the_size_of_a_0_1_step():
     assert round(np.sqrt(6 / (64 + 512)), 3) == 0.102
 
 
+def test_lesson_05_explains_every_training_name_before_its_code_uses_it():
+    """05 comes before lesson 06's training loop: whatever it uses from it is introduced in its text first."""
+    cells = json.loads(LESSON_05.read_text())["cells"]
+    sources = [("".join(c["source"]), c["cell_type"]) for c in cells]
+
+    def first(name, kind):
+        return next((i for i, (text, t) in enumerate(sources) if t == kind and name in text), None)
+
+    for name in ("training.Trainer", "digits_model", "trainer.run", "History", "run.loss", "step_loss",
+                 "val_accuracy", "initial_weights", "training.diagnose"):
+        used, told = first(name.removeprefix("run"), "code"), first(name.split(".")[-1], "markdown")
+        assert used is not None, f"{name} is not used: update this list"
+        assert told is not None and told < used, f"lesson 05 uses {name} in cell {used} before its text explains it"
+    assert "**validation set**" in sources[first("training.Trainer", "code") - 1][0]
+
+
+def test_lesson_05_quotes_lesson_03s_noise_ball():
+    from course_utils import noise
+    from course_utils.widgets import noise as noise_widgets
+
+    text = " ".join("".join(c["source"]) for c in json.loads(LESSON_05.read_text())["cells"]).replace("\n", " ")
+    assert "Lesson 03, section 7" in text and "hopping about 0.17 from the minimum" in text and "25 times closer" in text
+    problem = noise.line_fit()
+    constant, decay = (noise.noise_ball(problem, run) for run in noise_widgets.compare_runs(problem, 0.1, 8))
+    assert f"{constant:.2f}" == "0.17" and round(constant / decay) == 25
+
+
 @pytest.mark.parametrize("kind", schedule_widgets.RUN_KINDS)
 def test_run_schedules_span_the_run_and_match_keras(kind):
     total, per_epoch = 225, 45
