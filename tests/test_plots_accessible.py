@@ -15,10 +15,12 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from course_utils import optimizers, plots, schedules, surfaces  # noqa: E402
+from course_utils import noise, optimizers, plots, schedules, surfaces  # noqa: E402
 from course_utils.training import History  # noqa: E402
 from course_utils.widgets import descent, race  # noqa: E402
 from course_utils.widgets import losses as loss_widgets  # noqa: E402
+from course_utils.widgets import momentum as momentum_widgets  # noqa: E402
+from course_utils.widgets import noise as noise_widgets  # noqa: E402
 from course_utils.widgets import schedules as schedule_widgets  # noqa: E402
 from course_utils.widgets import training as training_widgets  # noqa: E402
 from tests.plot_audit import audit_figure, style_key  # noqa: E402
@@ -129,6 +131,20 @@ def race_figures():
     return [a[0].figure, b[0].figure, demo.live.figure]
 
 
+def momentum_figures():
+    a, b = axes(), axes()
+    momentum_widgets.plot_rates_vs_condition(ax=a)
+    momentum_widgets.plot_direction_errors(0.04, 0.9, ax=b)
+    return [a.figure, b.figure, momentum_widgets.momentum_explorer().live.figure]
+
+
+def noise_figures():
+    problem = noise.line_fit()
+    three = axes(3)
+    noise_widgets.plot_noise_runs(problem, noise_widgets.compare_runs(problem, 0.1, 8), axes=three)
+    return [three[0].figure, noise_widgets.minibatch_explorer().live.figure]
+
+
 def schedule_figures():
     ax = axes()
     for i, kind in enumerate(schedule_widgets.RUN_KINDS):
@@ -159,7 +175,8 @@ def training_figures():
     return [ax.figure] + [demo.live.figure for demo in demos]
 
 
-@pytest.mark.parametrize("make", [loss_figures, descent_figures, race_figures, schedule_figures, training_figures],
+@pytest.mark.parametrize("make", [loss_figures, descent_figures, race_figures, momentum_figures, noise_figures,
+                                  schedule_figures, training_figures],
                          ids=lambda f: f.__name__)
 def test_every_helper_draws_series_apart_without_colour_and_in_the_palette(make):
     found = {i: audit_figure(fig) for i, fig in enumerate(make())}
