@@ -8,6 +8,9 @@
 * :class:`Demo` ties controls to an update function and a LiveFigure. Displaying a Demo
   gives the live widget where widgets work (JupyterLab, VS Code, Colab) and a static PNG of
   the current figure everywhere else (a plain nbconvert export, GitHub, a dead kernel).
+* Every Demo works from the keyboard: Tab reaches each control, sliders move with the arrow keys,
+  Page Up/Down and Home/End (noUiSlider, which ipywidgets draws them with), and :data:`ARIA_SCRIPT`
+  gives screen readers what ipywidgets 8.1 leaves out (each slider's name and its real value).
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ def log_slider(value, low, high, description="learning rate", steps_per_decade=1
                **kwargs) -> widgets.FloatLogSlider:
     """A log-scale slider from ``low`` to ``high`` (powers of ten), ``steps_per_decade`` keyboard steps per decade.
 
+    Its readout shows the value; in a :class:`Demo`, :data:`ARIA_SCRIPT` makes that what screen readers say too
+    (ipywidgets alone announces the exponent).
+
     Example:
         >>> s = log_slider(0.01, 1e-4, 1.0)
         >>> s.min, s.max, round(s.step, 2)
@@ -46,6 +52,71 @@ def log_slider(value, low, high, description="learning rate", steps_per_decade=1
         style={"description_width": "initial"},
         layout=widgets.Layout(width="380px"),
         **kwargs,
+    )
+
+
+# ipywidgets 8.1 draws a slider as a noUiSlider handle (role="slider") that has no accessible name (its
+# description label is not tied to it) and whose aria-valuetext is the slider's internal position: the
+# exponent for a FloatLogSlider, the index for a SelectionSlider (upstream: jupyter-widgets/ipywidgets#2650).
+# No widget option fixes that, and the course ships no JupyterLab extension, so each Demo carries this
+# script in an Output widget: the browser runs it where the Demo is shown, and it keeps, for every control
+# of that one Demo, the ARIA attributes in step with what the learner sees. Frontends that do not run it
+# still get working keyboard controls, only without these names.
+ARIA_SCRIPT = """
+const label = (control) => {
+  const text = control.querySelector(':scope > .widget-label');
+  return text ? text.textContent.trim() : '';
+};
+const set = (node, name, value) => {
+  if (value === null) { node.removeAttribute(name); }
+  else if (node.getAttribute(name) !== value) { node.setAttribute(name, value); }
+};
+const describe = (box) => {
+  for (const slider of box.querySelectorAll('.widget-slider')) {
+    const handle = slider.querySelector('.noUi-handle[role="slider"]');
+    const readout = slider.querySelector('.widget-readout');
+    if (!handle) { continue; }
+    set(handle, 'aria-label', label(slider) || null);
+    set(handle, 'aria-valuetext', readout ? readout.textContent.trim() : null);
+    set(handle, 'aria-disabled', slider.querySelector('.slider[disabled]') ? 'true' : null);
+    if (readout) {  // the readout is an editable text box (type a value, then Enter): name it too
+      set(readout, 'role', 'textbox');
+      set(readout, 'aria-label', `${label(slider)}: type a value`);
+    }
+  }
+  for (const group of box.querySelectorAll('.widget-toggle-buttons')) {
+    set(group, 'role', 'group');
+    set(group, 'aria-label', label(group) || null);
+    for (const button of group.querySelectorAll('button')) {
+      set(button, 'aria-pressed', button.classList.contains('mod-active') ? 'true' : 'false');
+    }
+  }
+};
+const start = (tries) => {
+  if (typeof element === 'undefined') { return; }  // a frontend that does not say where the output is
+  const box = element.closest('.widget-vbox');
+  if (!box) { if (tries > 0) { setTimeout(() => start(tries - 1), 100); } return; }
+  describe(box);
+  new MutationObserver(() => describe(box)).observe(box, {
+    subtree: true, childList: true, characterData: true, attributes: true,
+    attributeFilter: ['class', 'disabled', 'aria-valuetext'],
+  });
+};
+start(100);
+"""
+
+
+def aria_helper() -> widgets.Output:
+    """An invisible widget that runs :data:`ARIA_SCRIPT` in the browser, for the box it is put in.
+
+    Example:
+        >>> helper = aria_helper()
+        >>> helper.outputs[0]["data"]["application/javascript"] == ARIA_SCRIPT
+        True
+    """
+    return widgets.Output(
+        outputs=({"output_type": "display_data", "data": {"application/javascript": ARIA_SCRIPT}, "metadata": {}},),
+        layout=widgets.Layout(display="none"),
     )
 
 
@@ -139,7 +210,7 @@ class Demo:
             control.observe(self._changed, names="value")
         self.view = widgets.VBox(
             [widgets.HBox(list(self.controls.values()), layout=widgets.Layout(flex_flow="row wrap")), live.image,
-             self.readout]
+             self.readout, aria_helper()]
         )
         self.refresh()
 
