@@ -38,7 +38,7 @@ Params = np.ndarray | list
 
 
 class Optimizer(NamedTuple):
-    """A pair of pure functions: ``init(params) -> state`` and ``update(grads, state, params=None) -> (updates, state)``.
+    """Two pure functions: ``init(params) -> state`` and ``update(grads, state, params=None) -> (updates, state)``.
 
     As in optax, ``params`` is optional: given, ``grads`` are checked against it (plain SGD keeps no state
     to check them against otherwise).
@@ -106,7 +106,7 @@ def _check_grads(grads, like, name="grads") -> Params:
 
 
 def _grads_for(grads, slot, params) -> Params:
-    """``grads`` checked against ``params`` when given (and the state's ``slot`` against them), else against ``slot``."""
+    """``grads`` checked against ``params`` when given (and the state's ``slot`` against them), else ``slot``."""
     if params is None:
         return _check_grads(grads, slot)
     params = _as_params(params)
