@@ -137,13 +137,15 @@ def test_hint_shows_the_next_hint_and_counts_it(capsys):
     from course_utils.checks import check_mse, hint
     from course_utils.checks.hints import HINTS
 
+    def mse(y_true, y_pred):
+        return np.mean((np.asarray(y_true, dtype=float) - np.asarray(y_pred, dtype=float)) ** 2, axis=-1)
+
     hint("mse")
-    hint(losses_reference := CASES["mse"][1])  # a function object works too (its __name__ is "mse")
+    hint(mse)  # a function object works too (its __name__ is "mse")
     out = capsys.readouterr().out
-    assert losses_reference.__name__ == "mse"
     assert f"Hint 1 of 3 for mse: {HINTS['mse'][0]}" in out and f"Hint 2 of 3 for mse: {HINTS['mse'][1]}" in out
     assert LOG.used("mse") == 2 and LOG.used("mae") == 0
-    check_mse(losses_reference)
+    check_mse(mse)
     assert capsys.readouterr().out.strip().endswith("(2 of 3 hints used).")
     message = failure(check_mse, lambda t, p: np.mean(np.abs(t - p), -1))
     assert message.splitlines()[-1] == 'stuck?    run hint("mse") for hint 3 of 3'
@@ -202,3 +204,122 @@ def test_no_button_outside_a_kernel():
     from course_utils.checks import hints
 
     assert hints._in_a_kernel() is None and not hints.offer_button("mse")
+
+
+# ---- concept questions: right passes, unanswered and wrong fail, and the check says why -----------------------
+
+from course_utils.checks.questions import QUESTIONS, check_question  # noqa: E402
+from tests.test_questions import model_answer  # noqa: E402
+
+QUESTION_IDS = [(lesson, name) for lesson, asked in QUESTIONS.items() for name in asked]
+#: The predictions learners typically get wrong, per number question (every other letter is wrong for a choice).
+WRONG_PREDICTIONS = {
+    ("01", "q1"): [2, 8], ("01", "q3"): [100_000_000, 5_000],
+    ("02", "q1"): [0.1, 1.0, 10], ("02", "q3"): [7, 1e-7],
+    ("03", "q1"): [2, 0.5], ("03", "q2"): [0.9, 0.64],
+    ("04", "q2"): [9, 1.9], ("04", "q3"): [0.03, 0.1],
+    ("05", "q1"): [0.01], ("05", "q2"): [0.1, 0.001], ("05", "q3"): [0.01, 0.009],
+    ("06", "q1"): [44, 44.9, 46], ("06", "q2"): [32, 28, 0],
+}
+
+
+@pytest.mark.parametrize("lesson,name", QUESTION_IDS)
+def test_question_right_answer_passes_and_says_why(lesson, name, capsys):
+    check_question(lesson, name, model_answer(lesson, name))
+    out = capsys.readouterr().out
+    assert out.startswith(f"✓ answer_{name} = ") and " is right " in out and "\nwhy       " in out
+
+
+@pytest.mark.parametrize("lesson,name", QUESTION_IDS)
+def test_question_unanswered_fails_without_giving_it_away(lesson, name):
+    message = failure(lambda given: check_question(lesson, name, given), None)
+    assert f"answer_{name} is not answered yet" in message and "why" not in message
+
+
+@pytest.mark.parametrize("lesson,name", QUESTION_IDS)
+def test_question_wrong_answers_fail_and_say_why(lesson, name):
+    asked = QUESTIONS[lesson][name]
+    if asked.choices is None:
+        wrong = WRONG_PREDICTIONS[(lesson, name)]
+        malformed = [str(asked.key()), True, [asked.key()], float("nan")]
+    else:
+        wrong = [letter for letter in asked.choices if letter != asked.key()]
+        malformed = [1, "z", ["a"], asked.choices[asked.key()]]
+    assert wrong
+    for given in wrong:
+        message = failure(lambda g: check_question(lesson, name, g), given)
+        assert message.startswith(f"answer_{name} = ") and "is not right yet." in message, message
+        assert f"\nwhy       {asked.why}" in message
+    for given in malformed:
+        message = failure(lambda g: check_question(lesson, name, g), given)
+        assert f"answer_{name} should be" in message and "why" not in message, message
+
+
+def test_every_number_question_has_typical_wrong_predictions():
+    numbers = {(lesson, name) for lesson, name in QUESTION_IDS if QUESTIONS[lesson][name].choices is None}
+    assert numbers == set(WRONG_PREDICTIONS)
+
+
+# ---- delegation: the self-check fails with the grader's message (course_utils.checks.uses) -----------------------
+
+def mse_keras_object(y_true, y_pred):
+    import keras
+
+    return np.asarray(keras.losses.MeanSquaredError(reduction=None)(y_true, y_pred))
+
+
+def mse_keras_ops(y_true, y_pred):
+    import keras
+
+    return np.asarray(keras.ops.mean(keras.ops.square(keras.ops.subtract(y_true, y_pred)), axis=-1))
+
+
+def mse_course_utils(y_true, y_pred):
+    from course_utils.losses import mse
+
+    return mse(y_true, y_pred)
+
+
+def categorical_tf_nn(y_true, y_pred):
+    import tensorflow as tf
+
+    logits = np.log(np.clip(y_pred, 1e-7, 1 - 1e-7))
+    return tf.nn.softmax_cross_entropy_with_logits(y_true, logits).numpy()
+
+
+def decay_keras(step, initial_learning_rate, decay_steps, decay_rate, staircase=False):
+    import keras
+
+    schedule = keras.optimizers.schedules.ExponentialDecay(initial_learning_rate, decay_steps, decay_rate, staircase)
+    return np.array([float(schedule(int(s))) for s in np.atleast_1d(step)]).reshape(np.shape(step))
+
+
+DELEGATING = [  # (exercise, check, answer, what the message names)
+    ("mse", CASES["mse"][0], mse_keras_object, "keras"),
+    ("mse", CASES["mse"][0], mse_keras_ops, "keras"),
+    ("mse", CASES["mse"][0], mse_course_utils, "course_utils.losses"),
+    ("categorical_crossentropy", CASES["categorical_crossentropy"][0], categorical_tf_nn, "tensorflow"),
+    ("exponential_decay", CASES["exponential_decay"][0], decay_keras, "keras"),
+]
+
+
+@pytest.mark.parametrize("exercise,check,answer,what", DELEGATING, ids=lambda v: getattr(v, "__name__", str(v)))
+def test_delegating_answer_fails_with_the_graders_message(exercise, check, answer, what):
+    from course_utils.checks.uses import delegation_message
+    from course_utils.grade.rubric import DELEGATES, Case, judge, rubric_for
+
+    message = failure(check, answer)
+    first = message.splitlines()[0]
+    called = re.match(rf"{exercise} calls (\S+), an existing implementation", first).group(1)
+    assert called.startswith(what), first
+    assert first == delegation_message(exercise, called)
+    assert first.endswith("write it yourself with numpy, so it scores 0.")
+    graded = rubric_for("01" if exercise == "mse" else "02" if exercise.endswith("entropy") else "05")
+    assert judge(graded[f"{exercise}-check"], Case(()), None, {"error": DELEGATES + called}) == first
+
+
+def test_exercises_that_ask_for_tensorflow_may_use_it(capsys):
+    """train_step and logits_objective must use TensorFlow: their TensorFlow model answers pass."""
+    check_train_step(train_step_reference)
+    CASES["logits_objective"][0](CASES["logits_objective"][1])
+    assert capsys.readouterr().out.count("✓") == 2

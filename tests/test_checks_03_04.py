@@ -253,7 +253,7 @@ CASES = {
         (ng_aliased, "does not copy"),
         (ng_rows_only, "np.ndindex"),
         (ng_fixed_eps, "eps argument"),
-        (lambda f, x, eps=1e-6: gradients.numerical_gradient(f, x, eps)[..., None], "shape"),
+        (lambda f, x, eps=1e-6: numerical_gradient(f, x, eps)[..., None], "shape"),
     ]),
     "mse_gradient": (check_mse_gradient, mse_gradient, [
         (lambda w, b, x, y: (x.T @ (x @ w + b - y) / len(y), np.mean(x @ w + b - y)), "factor 2"),

@@ -4,6 +4,8 @@
 * every unfilled exercise notebook fails exactly at its check cells (and nothing else errors);
 * a stub gives nothing of the solution away: nbgrader's bare ``raise NotImplementedError()``;
 * every exercise has at least three graduated hints, reachable with ``hint("name")`` from the setup cell;
+* every notebook ends with at least three concept questions (``answer_q1``), checked by ``check_question``
+  (tests/test_questions.py has the questions themselves);
 * locked cells are locked in JupyterLab too (``editable``/``deletable`` false).
 """
 
@@ -28,6 +30,11 @@ LESSON_NAMES = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ip
 
 def nbgrader(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def is_question(cell) -> bool:
+    """A concept question's answer cell (id ``q1``, ``q2``, ...) rather than a coding exercise's."""
+    return re.fullmatch(r"q\d+", cell.get("id") or "") is not None
 
 
 def run_nbval(path: Path, tmp_path: Path) -> dict[int, str]:
@@ -66,12 +73,18 @@ def test_notebook_shape(path):
     assert [c.get("id") for c in nb.cells] == ids, "cell ids must equal the grade ids (the grader matches on them)"
     solutions = [i for i, c in enumerate(nb.cells) if nbgrader(c).get("solution")]
     checks = [i for i, c in enumerate(nb.cells) if nbgrader(c).get("grade")]
-    assert 3 <= len(solutions) <= 6 and len(checks) == len(solutions)
+    questions = [i for i in solutions if is_question(nb.cells[i])]
+    assert 3 <= len(solutions) - len(questions) <= 6 and len(questions) >= 3 and len(checks) == len(solutions)
     for s in solutions:
         after = nb.cells[s + 1]
         assert nbgrader(after).get("grade") and nbgrader(after).get("locked"), f"cell {s} needs a check cell after it"
         assert nbgrader(after).get("points", 0) > 0
         assert "### BEGIN SOLUTION" in nb.cells[s].source and "### HINT" not in nb.cells[s].source
+        if is_question(nb.cells[s]):
+            name = nb.cells[s].id
+            assert after.source == f'check_question("{path.name[:2]}", "{name}", answer_{name})', after.source
+            assert nb.cells[s].source.startswith(f"answer_{name} = None  # "), "the stub says what form the answer takes"
+            continue
         name = nb.cells[s].id  # the function or class the exercise asks for
         assert len(HINTS.get(name, ())) >= 3, f"{name}: every exercise needs at least three hints in checks/hints.py"
         check_name = re.match(r"(check_\w+)\(", after.source).group(1)
@@ -86,7 +99,7 @@ def test_notebook_shape(path):
     assert f"../notebooks/{path.name}" in intro
     assert 'hint("' in intro and "raise NotImplementedError()" in intro
     setup = next(c for c in nb.cells if c.id == "setup")
-    assert "from course_utils.checks import hint" in setup.source
+    assert "from course_utils.checks import check_question, choose, hint" in setup.source
 
 
 def solution_lines(source: str) -> list[str]:
@@ -122,14 +135,15 @@ def test_stubs_give_nothing_of_the_solution_away(path):
 def test_hints_are_not_the_solution(path):
     """The hints say what to do in words; none of them holds a line of the model answer."""
     for cell in nbformat.read(path, as_version=4).cells:
-        if nbgrader(cell).get("solution"):
+        if nbgrader(cell).get("solution") and not is_question(cell):
             for line in solution_lines(cell.source):
                 for text in HINTS[cell.id]:
                     assert line not in text, f"a hint of {cell.id} holds the solution's line {line!r}"
 
 
 def test_every_exercise_has_hints_and_every_hint_an_exercise():
-    names = [c.id for path in SOLUTIONS for c in nbformat.read(path, as_version=4).cells if nbgrader(c).get("solution")]
+    names = [c.id for path in SOLUTIONS for c in nbformat.read(path, as_version=4).cells
+             if nbgrader(c).get("solution") and not is_question(c)]
     assert sorted(names) == sorted(HINTS)
     assert all(len(set(texts)) == len(texts) >= 3 for texts in HINTS.values())
 
@@ -164,10 +178,16 @@ def test_unfilled_exercise_fails_exactly_at_its_check_cells(path, tmp_path):
     nb = nbformat.read(exercise, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
     check_cells = {i for i, c in enumerate(code) if nbgrader(c).get("grade")}
+    answer_cells = {i for i, c in enumerate(code) if is_question(c)}  # nbgrader's stub raises NotImplementedError
     failed = run_nbval(exercise, tmp_path)
-    assert set(failed) == check_cells
+    assert set(failed) == check_cells | answer_cells
     for index, text in failed.items():
-        assert "not written yet" in text, f"cell {index} failed for another reason: {text[:500]}"
+        if index in answer_cells:
+            assert "NotImplementedError" in text, f"cell {index} failed for another reason: {text[:500]}"
+        elif code[index].source.startswith("check_question("):
+            assert "not answered yet" in text, f"cell {index} failed for another reason: {text[:500]}"
+        else:
+            assert "not written yet" in text, f"cell {index} failed for another reason: {text[:500]}"
 
 
 def test_exercise_notebooks_are_committed_clean():

@@ -25,7 +25,9 @@ from course_utils.grade.rubric import Case, judge
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION_01 = ROOT / "solutions" / "01_loss_as_error.ipynb"
 SOLUTION_02 = ROOT / "solutions" / "02_cross_entropy.ipynb"
-OTHERS_01 = {"mae-check": 2.0, "huber-check": 2.0, "under_penalty_mse-check": 3.0}  # everything but mse
+OTHERS_01 = {"mae-check": 2.0, "huber-check": 2.0, "under_penalty_mse-check": 3.0,  # everything but mse
+             "q1-check": 1.0, "q2-check": 1.0, "q3-check": 1.0}  # (the concept questions)
+FULL_01 = 2.0 + sum(OTHERS_01.values())
 
 MSE_SUM = "def mse(y_true, y_pred):\n    return np.sum((np.asarray(y_true) - np.asarray(y_pred)) ** 2, axis=-1)\n"
 
@@ -129,13 +131,14 @@ def scores(row):
 def test_solution_gets_full_marks(batch_01):
     rows, _, _ = batch_01
     for student in ["honest", "zeta-folder"]:
-        assert rows[student]["score"] == 9.0, rows[student]
+        assert rows[student]["score"] == FULL_01, rows[student]
         assert rows[student]["extra_data"]["status"] == "ok"
 
 
 def test_unfilled_exercise_gets_zero(batch_01):
     row = batch_01[0]["unfilled"]
-    assert row["score"] == 0 and all("not written yet" in t["output"] for t in row["tests"])
+    assert row["score"] == 0 and all(("not answered yet" if t["name"].startswith("q") else "not written yet")
+                                     in t["output"] for t in row["tests"]), row["tests"]
 
 
 @pytest.mark.parametrize("name", sorted(CHEATS))
@@ -178,13 +181,13 @@ def test_output_files(batch_01):
     rows, out, _ = batch_01
     table = list(csv.DictReader((out / "grades.csv").read_text().splitlines()))
     assert [r["student"] for r in table] == sorted(rows)
-    assert list(table[0]) == ["student", "mse-check", "mae-check", "huber-check", "under_penalty_mse-check", "total",
-                              "max", "status", "sandbox"]
+    assert list(table[0]) == ["student", "mse-check", "mae-check", "huber-check", "under_penalty_mse-check",
+                              "q1-check", "q2-check", "q3-check", "total", "max", "status", "sandbox"]
     honest = next(r for r in table if r["student"] == "honest")
-    assert (honest["total"], honest["max"], honest["status"]) == ("9", "9", "ok")
+    assert (honest["total"], honest["max"], honest["status"]) == ("12", "12", "ok")
     assert honest["sandbox"].startswith("bwrap")
     result = json.loads((out / "honest" / "results.json").read_text())
-    assert result["score"] == 9 and {"name", "score", "max_score", "status", "output"} <= set(result["tests"][0])
+    assert result["score"] == FULL_01 == 12 and {"name", "score", "max_score", "status", "output"} <= set(result["tests"][0])
     assert result["tests"][0]["status"] == "passed"
     feedback = (out / "bad-wrong-mse" / "feedback.md").read_text()
     assert "mse-check: 0 / 2" in feedback and "wrong value" in feedback
@@ -195,7 +198,7 @@ def test_rerun_skips_unchanged_and_regrades_changed(batch_01, capsys):
     (subs / "unfilled.ipynb").write_text(variant(SOLUTION_01, replace={"mse": MSE_SUM}))
     again = grade_batch(subs, "01", out, exercises=ROOT / "exercises", workers=1, limits=Limits(cell_timeout=8))
     assert "grading 1 submissions" in capsys.readouterr().err
-    assert again["unfilled"]["score"] == 7
+    assert again["unfilled"]["score"] == FULL_01 - 2  # all but mse
     assert again["bad-wrong-mse"] == rows["bad-wrong-mse"]
 
 
@@ -216,13 +219,15 @@ WRONG = {  # assignment: submissions, each {solution cell id: a typical wrong an
                                 "    y, p = np.asarray(y_true, float), np.asarray(y_pred, float)\n"
                                 "    return np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p)), axis=-1)\n",
          "hinge": "def hinge(y_true, y_pred):  # no max(0, .)\n"
-                  "    return np.mean(1.0 - np.asarray(y_true) * np.asarray(y_pred), axis=-1)\n"},
+                  "    return np.mean(1.0 - np.asarray(y_true) * np.asarray(y_pred), axis=-1)\n",
+         "q1": "answer_q1 = 0.1  # the probability, not its loss\n", "q2": 'answer_q2 = "c"\n'},
         {"categorical_crossentropy": "def categorical_crossentropy(y_true, y_pred):  # mean, not sum\n"
                                      "    p = np.clip(np.asarray(y_pred, float), 1e-7, 1 - 1e-7)\n"
                                      "    return -np.mean(np.asarray(y_true) * np.log(p), axis=-1)\n",
          "logits_objective": "import tensorflow as tf\ndef logits_objective(labels, logits):  # sum, not mean\n"
                              "    return tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits("
-                             "labels=tf.cast(labels, tf.float32), logits=logits))\n"},
+                             "labels=tf.cast(labels, tf.float32), logits=logits))\n",
+         "q3": "answer_q3 = float('inf')\n"},
     ],
     "03": [
         {"numerical_gradient": "def numerical_gradient(f, x, eps=1e-6):  # a forward difference\n"
@@ -233,13 +238,15 @@ WRONG = {  # assignment: submissions, each {solution cell id: a typical wrong an
          "gradient_descent": "def gradient_descent(grad_fn, w0, learning_rate, num_steps):  # forgets w0\n"
                              "    w, points = np.array(w0, float), []\n    for _ in range(num_steps):\n"
                              "        w = w - learning_rate * grad_fn(w)\n        points.append(w)\n"
-                             "    return np.array(points)\n"},
+                             "    return np.array(points)\n",
+         "q1": "answer_q1 = 2  # 2 / c is the limit, not 2\n", "q3": 'answer_q3 = "a"\n'},
         {"mse_gradient": "def mse_gradient(w, b, x, y):  # forgets the 2\n    error = x @ w + b - y\n"
                          "    return x.T @ error / len(y), np.mean(error)\n",
          "fit_linear": "def fit_linear(x, y, learning_rate, num_steps):  # climbs instead of descending\n"
                        "    w, b = np.zeros(x.shape[1]), 0.0\n    for _ in range(num_steps):\n"
                        "        dw, db = mse_gradient(w, b, x, y)\n"
-                       "        w, b = w + learning_rate * dw, b + learning_rate * db\n    return w, b\n"},
+                       "        w, b = w + learning_rate * dw, b + learning_rate * db\n    return w, b\n",
+         "q2": "answer_q2 = 0.9\n"},
     ],
     "04": [
         {"sgd_momentum_update": "def sgd_momentum_update(grad, velocity, learning_rate, momentum):  # sign\n"
@@ -247,7 +254,8 @@ WRONG = {  # assignment: submissions, each {solution cell id: a typical wrong an
          "adam_update": "def adam_update(grad, m, v, step, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-7):\n"
                         "    m = beta_1 * m + (1 - beta_1) * grad  # no bias correction\n"
                         "    v = beta_2 * v + (1 - beta_2) * grad**2\n"
-                        "    return -learning_rate * m / (np.sqrt(v) + epsilon), m, v\n"},
+                        "    return -learning_rate * m / (np.sqrt(v) + epsilon), m, v\n",
+         "q1": 'answer_q1 = "c"\n', "q3": "answer_q3 = 0.03  # eta * g\n"},
         {"rmsprop_update": "def rmsprop_update(grad, velocity, learning_rate, rho=0.9, epsilon=1e-7):\n"
                            "    v = rho * velocity + grad**2  # forgets (1 - rho)\n"
                            "    return -learning_rate * grad / np.sqrt(v + epsilon), v\n",
@@ -256,7 +264,8 @@ WRONG = {  # assignment: submissions, each {solution cell id: a typical wrong an
                        "num_steps)\n    return float(run.losses[-1])\n",
          "best_learning_rate": "def best_learning_rate(make_optimizer, surface, candidates, num_steps):  # max\n"
                                "    return max(candidates, key=lambda lr: final_loss(make_optimizer(lr), surface, "
-                               "num_steps))\n"},
+                               "num_steps))\n",
+         "q2": "answer_q2 = 9\n"},
     ],
     "05": [
         {"exponential_decay": "def exponential_decay(step, initial_learning_rate, decay_steps, decay_rate, "
@@ -270,14 +279,16 @@ WRONG = {  # assignment: submissions, each {solution cell id: a typical wrong an
                            "        f = ops.minimum(ops.cast(step, 'float32') / self.warmup_steps, 1.0)\n"
                            "        return self.initial + (self.target - self.initial) * f\n"
                            "    def get_config(self):  # forgets initial_learning_rate\n"
-                           "        return {'warmup_steps': self.warmup_steps, 'target_learning_rate': self.target}\n"},
+                           "        return {'warmup_steps': self.warmup_steps, 'target_learning_rate': self.target}\n",
+         "q1": "answer_q1 = 0.01  # the new value already on the boundary\n", "q3": "answer_q3 = 0.01\n"},
         {"piecewise_constant": "def piecewise_constant(step, boundaries, values):  # off by one on a boundary\n"
                                "    return np.asarray(values)[np.searchsorted(boundaries, step, side='right')]\n",
          "warmup_cosine": "def warmup_cosine(step, warmup_steps, peak_learning_rate, decay_steps, alpha=0.0):\n"
                           "    s = np.asarray(step, float)  # the cosine starts at step 0, not after the warmup\n"
                           "    t = np.minimum(s, decay_steps) / decay_steps\n"
                           "    cosine = peak_learning_rate * ((1 - alpha) * 0.5 * (1 + np.cos(np.pi * t)) + alpha)\n"
-                          "    return np.where(s < warmup_steps, peak_learning_rate * s / warmup_steps, cosine)\n"},
+                          "    return np.where(s < warmup_steps, peak_learning_rate * s / warmup_steps, cosine)\n",
+         "q2": "answer_q2 = 0.1  # alpha read as a rate\n"},
     ],
     "06": [
         {"make_batches": "def make_batches(x, y, batch_size):  # drops the last, smaller batch\n"
@@ -288,15 +299,31 @@ WRONG = {  # assignment: submissions, each {solution cell id: a typical wrong an
                        "        loss = keras.ops.mean(keras.losses.sparse_categorical_crossentropy(y, model(x)))\n"
                        "    tape.gradient(loss, model.trainable_variables)\n    return loss\n",
          "train_digits": "def train_digits(model, split):  # returns the History, not the model\n"
-                         "    return model.fit(split.x_train, split.y_train, epochs=2, verbose=0)\n"},
+                         "    return model.fit(split.x_train, split.y_train, epochs=2, verbose=0)\n",
+         "q1": "answer_q1 = 44\n", "q3": 'answer_q3 = "a"\n'},
         {"one_hot": "def one_hot(labels, num_classes):  # one column per label\n"
                     "    return np.eye(num_classes)[:, np.asarray(labels)]\n",
          "build_digits_model": "def build_digits_model():  # no softmax on the output\n"
                                "    model = keras.Sequential([keras.Input(shape=(64,)), keras.layers.Dense(512, "
                                "activation='relu'), keras.layers.Dense(10)])\n"
                                "    model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', "
-                               "metrics=['accuracy'])\n    return model\n"},
+                               "metrics=['accuracy'])\n    return model\n",
+         "q2": "answer_q2 = 32\n"},
     ],
+}
+
+
+DELEGATING = {  # assignment: [{cell: an answer that hands a numpy exercise to Keras}]; each scores 0 there only
+    "01": [{"mse": "import keras\ndef mse(y_true, y_pred):\n"
+                   "    return np.asarray(keras.losses.MeanSquaredError(reduction=None)(y_true, y_pred))\n"},
+           {"mse": "import keras\ndef mse(y_true, y_pred):\n    return np.asarray("
+                   "keras.ops.mean(keras.ops.square(keras.ops.subtract(y_true, y_pred)), axis=-1))\n"}],
+    "05": [{"exponential_decay": "def exponential_decay(step, initial_learning_rate, decay_steps, decay_rate, "
+                                "staircase=False):\n"
+                                "    schedule = keras.optimizers.schedules.ExponentialDecay(initial_learning_rate, "
+                                "decay_steps, decay_rate, staircase)\n"
+                                "    return np.array([float(schedule(int(s))) for s in np.atleast_1d(step)])"
+                                ".reshape(np.shape(step))\n"}],
 }
 
 
@@ -311,6 +338,7 @@ def graded(request, tmp_path_factory):
     (subs / "unfilled.ipynb").write_text((ROOT / "exercises" / solution.name).read_text())
     for index, wrong in enumerate(WRONG[assignment]):
         (subs / f"wrong-{index}.ipynb").write_text(variant(solution, replace=wrong))
+
     rows = grade_batch(subs, assignment, out, exercises=ROOT / "exercises", workers=2,
                        limits=Limits(cell_timeout=120, budget=600))
     return assignment, rows
@@ -336,7 +364,40 @@ def test_solution_full_marks_unfilled_zero(graded):
     assert rows["solution"]["score"] == full > 0, rows["solution"]
     assert rows["solution"]["extra_data"]["status"] == "ok"
     assert rows["unfilled"]["score"] == 0
-    assert all("not written yet" in t["output"] for t in rows["unfilled"]["tests"]), rows["unfilled"]["tests"]
+    assert all(("not answered yet" if t["name"].startswith("q") else "not written yet") in t["output"]
+               for t in rows["unfilled"]["tests"]), rows["unfilled"]["tests"]
+    questions = [t for t in rows["solution"]["tests"] if t["name"].startswith("q")]
+    assert len(questions) >= 3 and all(t["score"] == t["max_score"] > 0 for t in questions)
+
+
+@pytest.fixture(scope="module", params=sorted(DELEGATING))
+def delegated(request, tmp_path_factory):
+    """Grade the delegating submissions of one assignment (Keras needs more than batch_01's 8 s to import)."""
+    require_sandbox()
+    assignment = request.param
+    solution = next((ROOT / "solutions").glob(f"{assignment}_*.ipynb"))
+    subs, out = tmp_path_factory.mktemp(f"deleg{assignment}"), tmp_path_factory.mktemp(f"delegout{assignment}")
+    for index, answer in enumerate(DELEGATING[assignment]):
+        (subs / f"delegating-{index}.ipynb").write_text(variant(solution, replace=answer))
+    rows = grade_batch(subs, assignment, out, exercises=ROOT / "exercises", workers=2,
+                       limits=Limits(cell_timeout=120, budget=600))
+    return assignment, rows
+
+
+def test_delegating_answer_scores_zero_with_the_self_checks_message(delegated):
+    from course_utils.checks.uses import delegation_message
+
+    assignment, rows = delegated
+    for index, answer in enumerate(DELEGATING[assignment]):
+        for test in rows[f"delegating-{index}"]["tests"]:
+            exercise = test["name"].removesuffix("-check")
+            if exercise in answer:
+                called = test["output"].split(" calls ", 1)[-1].split(",")[0]
+                assert test["score"] == 0 and called.startswith("keras"), test
+                assert test["output"].startswith(delegation_message(exercise, called)), test
+                assert test["output"].endswith("write it yourself with numpy, so it scores 0."), test
+            else:
+                assert test["score"] == test["max_score"], test
 
 
 def test_wrong_answers_lose_only_their_exercise(graded):
@@ -363,8 +424,8 @@ def test_cli_grades_assignment_02(tmp_path):
                            str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert done.returncode == 0, done.stderr
     table = {r["student"]: r for r in csv.DictReader((tmp_path / "out" / "grades.csv").read_text().splitlines())}
-    assert table["good"]["total"] == "11" and table["good"]["status"] == "ok"
-    assert table["summed"]["total"] == "8" and table["summed"]["logits_objective-check"] == "0"
+    assert table["good"]["total"] == "14" and table["good"]["status"] == "ok"  # 11 for code, 3 for questions
+    assert table["summed"]["total"] == "11" and table["summed"]["logits_objective-check"] == "0"
     assert "mean total" in done.stderr
 
 

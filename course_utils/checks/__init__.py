@@ -3,7 +3,10 @@
 A check prints one line when it passes (with how many hints were used) and raises :class:`CheckFailed`
 (an ``AssertionError``) with the input, the expected and the received value, the one hint about the
 typical mistake it recognised, and how to ask for the next graduated hint, when it does not.
-``hint("mse")`` shows an exercise's next hint (:mod:`course_utils.checks.hints`).
+``hint("mse")`` shows an exercise's next hint (:mod:`course_utils.checks.hints`). Concept questions are
+judged by ``check_question("01", "q1", answer_q1)``, with ``choose("01", "q2")`` as a picker for a choice
+(:mod:`course_utils.checks.questions`). A numpy exercise whose answer hands the work to Keras, TensorFlow or
+course_utils fails with the same message the grader gives (:mod:`course_utils.checks.uses`).
 """
 
 from course_utils.checks.descent import (
@@ -29,6 +32,7 @@ from course_utils.checks.losses import (
     check_mse,
     check_under_penalty_mse,
 )
+from course_utils.checks.questions import check_question, choose
 from course_utils.checks.training import (
     check_build_digits_model,
     check_exponential_decay,
@@ -61,6 +65,7 @@ __all__ = [
     "check_mse_gradient",
     "check_numerical_gradient",
     "check_one_hot",
+    "check_question",
     "check_piecewise_constant",
     "check_rmsprop_update",
     "check_sgd_momentum_update",
@@ -69,5 +74,6 @@ __all__ = [
     "check_under_penalty_mse",
     "check_warmup_cosine",
     "check_warmup_schedule",
+    "choose",
     "hint",
 ]

@@ -25,6 +25,7 @@ import warnings
 import numpy as np
 
 from course_utils.checks import hints as _hints
+from course_utils.checks import uses as _uses
 
 
 class CheckFailed(AssertionError):
@@ -32,6 +33,10 @@ class CheckFailed(AssertionError):
 
     def _render_traceback_(self):  # IPython shows this instead of the full traceback
         return ["\x1b[0;31m✗ " + str(self.args[0]).replace("\n", "\n  ") + "\x1b[0m"]
+
+
+class Delegates(CheckFailed):
+    """The answer hands the work to an existing implementation (it scores 0 when graded, whatever it returns)."""
 
 
 def fresh_rng() -> np.random.Generator:
@@ -56,15 +61,27 @@ def show(value) -> str:
 
 
 def call(fn, name: str, *args, **kwargs):
-    """Call the learner's ``fn``; turn 'not written yet' and crashes into plain-words failures."""
+    """Call the learner's ``fn``; turn 'not written yet' and crashes into plain-words failures.
+
+    Inside a check of an exercise listed in :data:`course_utils.checks.uses.USES`, the call is watched the way
+    the grader watches it: an answer that hands the work to what its exercise may not use (Keras, TensorFlow
+    or course_utils in a numpy exercise) fails with :class:`Delegates` and the grader's message.
+    """
     if not callable(fn):
         raise CheckFailed(f"{name} should be a function, but it is {type(fn).__name__} {show(fn)}.")
     copies = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    run = _RUN.get()
+    uses = _uses.USES.get(run.name) if run is not None else None
     try:
         # numpy's divide-by-zero/overflow warnings would only repeat what the NaN/inf hint explains
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            return fn(*copies, **kwargs)
+            if uses is None:
+                return fn(*copies, **kwargs)
+            # the grader's rule: no delegating (the inputs handed over may be called)
+            return _uses.watched(lambda: fn(*copies, **kwargs), uses, [*copies, *kwargs.values()])
+    except _uses.Delegation as delegation:
+        raise Delegates(_uses.delegation_message(run.name, str(delegation))) from None
     except NotImplementedError:
         raise CheckFailed(
             f"{name} is not written yet: replace the `raise NotImplementedError()` line with your code."
@@ -211,7 +228,8 @@ def exercise(name: str):
                 if failure is not None:
                     raise failure
             except CheckFailed as raised:
-                failure = run.failure() or raised  # the first mismatch comes before a later crash
+                # the first mismatch comes before a later crash; delegating comes before everything (it scores 0)
+                failure = raised if isinstance(raised, Delegates) else run.failure() or raised
                 _hints.offer_button(name)
                 raise _with_ask_line(failure, name) from None
             finally:

@@ -5,7 +5,9 @@ adapter source if any, and every case's arguments); the kernel calls the functio
 the learner's namespace and answers with JSON: per case either ``{"error": "..."}``, ``{"value": leaf}``
 or ``{"items": [leaf, ...]}`` where a leaf is ``{"shape": [...], "data": [floats]}``. :func:`decode`
 checks that shape strictly in the grader, so a result is only ever numbers the grader compares itself;
-nothing printed in the kernel counts.
+nothing printed in the kernel counts. For a concept question the kernel only reads the variable
+``answer_qN`` and answers ``{"answer": {"kind": "none" | "text" | "number" | "other", ...}}`` (plain data,
+nothing of the learner's object is called); the grader judges it with the question's own verdict.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import math
 
 import numpy as np
 
+from course_utils.checks.questions import Opaque
 from course_utils.grade.rubric import DELEGATES, Case, Code, Exercise, Tensor
 
 MAX_VALUES = 1_000_000  # per returned array
@@ -113,7 +116,23 @@ def guarded(call):
         raise Delegation("sys.setprofile (it switched off the grader's watch)")
     return result
 
+def read_answer():
+    """A concept question's answer_qN, as plain data: nothing of the learner's object is called."""
+    namespace = get_ipython().user_ns
+    if SPEC["function"] not in namespace:
+        return {"error": f"NameError: no variable named {SPEC['function']}"}
+    value = namespace[SPEC["function"]]
+    if value is None:
+        return {"answer": {"kind": "none"}}
+    if type(value) is str:
+        return {"answer": {"kind": "text", "text": value[:100]}}
+    if type(value) in (int, float) or type(value) in (numpy.float64, numpy.float32, numpy.int64, numpy.int32):
+        return {"answer": {"kind": "number", "value": float(value)}}
+    return {"answer": {"kind": "other", "type": type(value).__name__[:60]}}
+
 def run(case):
+    if SPEC["variable"]:
+        return read_answer()
     function = get_ipython().user_ns.get(SPEC["function"])
     if not callable(function):
         return {"error": f"NameError: no function named {SPEC['function']}"}
@@ -151,6 +170,7 @@ def kernel_source(exercise: Exercise, cases: list[Case]) -> str:
     """The grader code that calls ``exercise.function`` on ``cases`` inside the kernel."""
     spec = {
         "function": exercise.function,
+        "variable": exercise.question is not None,
         "forbidden": list(exercise.forbidden),
         "allowed": list(exercise.allowed),
         "returns": exercise.returns,
@@ -180,6 +200,26 @@ def _leaf(item) -> dict:
     return {"shape": shape, "data": data}
 
 
+def _answer(item):
+    """A concept question's answer from its {kind, ...} record: None, a short text, a float, or :class:`Opaque`."""
+    if not isinstance(item, dict) or item.get("kind") not in ("none", "text", "number", "other"):
+        raise BadProbeResult("an answer is not a {kind, ...} record")
+    kind = item["kind"]
+    if kind == "none":
+        return None
+    if kind == "text":
+        if not isinstance(item.get("text"), str) or len(item["text"]) > 100:
+            raise BadProbeResult("a text answer is not a short string")
+        return item["text"]
+    if kind == "number":
+        if type(item.get("value")) not in (int, float):
+            raise BadProbeResult("a number answer is not a number")
+        return float(item["value"])
+    if not isinstance(item.get("type"), str):
+        raise BadProbeResult("an answer's type is not named")
+    return Opaque(item["type"][:60])
+
+
 def decode(text: str, exercise: Exercise, count: int) -> list[dict]:
     """Parse and validate the kernel's answer for ``count`` cases (anything else: :class:`BadProbeResult`)."""
     try:
@@ -194,6 +234,8 @@ def decode(text: str, exercise: Exercise, count: int) -> list[dict]:
             raise BadProbeResult("a result is not a record")
         if "error" in result:
             clean.append({"error": str(result["error"])[:300] if isinstance(result["error"], str) else "an error"})
+        elif exercise.question is not None:
+            clean.append({"answer": _answer(result.get("answer"))})
         elif exercise.returns:
             items = result.get("items")
             if not isinstance(items, list) or len(items) != exercise.returns:

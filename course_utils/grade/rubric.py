@@ -5,7 +5,9 @@ every submission (an unseeded generator) and include fixed edge cases. Arguments
 rather than arrays (an optimizer, a surface, a function) are :class:`Code`: one Python expression
 evaluated by the grader for its reference and by the kernel for the learner, so both get the same
 object without anything being pickled. References are plain numpy formulas or the grader's own
-:mod:`course_utils`, always evaluated in the grader's process.
+:mod:`course_utils`, always evaluated in the grader's process. Each notebook's concept questions
+(:mod:`course_utils.checks.questions`) join its rubric as ``"q1-check"``, ..., judged by the same definition
+the in-notebook check uses.
 """
 
 from __future__ import annotations
@@ -16,15 +18,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from course_utils import optimizers, surfaces
+from course_utils.checks.questions import QUESTIONS, Question
+from course_utils.checks.uses import USES, delegation_message
 
 EPS = 1e-7  # Keras' probability clip
 
-#: What an exercise that asks for numpy may not call while the grader calls it: Keras, TensorFlow, and
-#: course_utils (its reference implementations). A call into any of them (found by the module of each
-#: Python frame, and of each C function, entered during the call) scores 0 with a line that says so.
-NUMPY_ONLY = ("keras", "tensorflow", "tf_keras", "course_utils")
-#: Exercises that ask for TensorFlow or Keras may use them, but never course_utils' own answers.
-NO_COURSE_ANSWERS = ("course_utils",)
+# What each exercise may call while the grader calls it is defined once, in course_utils.checks.uses (USES):
+# the self-check enforces the same rule. A call into a forbidden package (found by the module of each Python
+# frame, and of each C function, entered during the call) scores 0 with the line delegation_message gives.
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,9 @@ class Exercise:
     feedback. When the learner's answer is a class or needs a harness (a model to train, a schedule to
     put in a graph), ``adapter`` is grader source defining ``adapt(answer)``, run in the kernel, that
     returns the function actually called. ``verdict(case, values)``, when given, replaces the comparison
-    with ``reference`` (for answers judged by a threshold, like a trained model's accuracy).
+    with ``reference`` (for answers judged by a threshold, like a trained model's accuracy). A concept
+    question (``question``, see :func:`asked`) has no function: the probe reads ``answer_qN`` as data and
+    :func:`judge` applies the question's own verdict. What an answer may call is ``USES[function]``.
     """
 
     function: str
@@ -84,9 +87,23 @@ class Exercise:
     parts: tuple[str, ...] = ()
     adapter: str = ""
     verdict: Callable[[Case, list[np.ndarray]], str | None] | None = None
-    forbidden: tuple[str, ...] = NUMPY_ONLY
-    allowed: tuple[str, ...] = ()
-    uses: str = "numpy"
+    question: Question | None = None  # a concept question: the kernel's answer_qN is read as data, judged here
+
+    @property
+    def forbidden(self) -> tuple[str, ...]:
+        """Packages the answer may not call (:data:`course_utils.checks.uses.USES`; nothing for a question)."""
+        return () if self.question is not None else USES[self.function].forbidden
+
+    @property
+    def allowed(self) -> tuple[str, ...]:
+        return () if self.question is not None else USES[self.function].allowed
+
+    def passed_message(self, count: int) -> str:
+        """The feedback line of a full score on ``count`` cases."""
+        if self.question is not None:
+            return f"{self.function} is right."
+        tests = f"{count} tests" if count > 1 else "a test"
+        return f"{self.function} passed {tests} on fresh random inputs and edge cases."
 
     def expected(self, case: Case):
         if self.reference is None:
@@ -188,8 +205,7 @@ LESSON_02 = {
         "categorical_crossentropy", _categorical,
         lambda t, p: -np.sum(t * np.log(np.clip(p, EPS, 1 - EPS)), -1), rtol=1e-5, atol=1e-5),
     "hinge-check": Exercise("hinge", _hinge_cases, lambda t, p: np.mean(np.maximum(0.0, 1.0 - t * p), -1)),
-    "logits_objective-check": Exercise("logits_objective", _logits_cases, _logits_objective, rtol=1e-4, atol=1e-5,
-                                       forbidden=NO_COURSE_ANSWERS, uses="TensorFlow"),
+    "logits_objective-check": Exercise("logits_objective", _logits_cases, _logits_objective, rtol=1e-4, atol=1e-5),
 }
 
 # --- lesson 03 -----------------------------------------------------------------------------------------------
@@ -339,16 +355,12 @@ def _best_lr_cases(rng):
             Case((Code("optimizers.adam"), Code("surfaces.bowl"), candidates, 20), {}, "Adam on the bowl")]
 
 
-COURSE_TOOLS = ("course_utils.optimizers", "course_utils.surfaces", "course_utils._validation")  # 04 hands these out
-
 LESSON_04 = {
     "sgd_momentum_update-check": Exercise("sgd_momentum_update", _momentum_cases, sgd_momentum_update, returns=2),
     "rmsprop_update-check": Exercise("rmsprop_update", _rmsprop_cases, rmsprop_update, returns=2),
     "adam_update-check": Exercise("adam_update", _adam_cases, adam_update, returns=3),
-    "final_loss-check": Exercise("final_loss", _final_loss_cases, final_loss, rtol=1e-6, allowed=COURSE_TOOLS,
-                                 uses="numpy and the course's optimizers and surfaces"),
-    "best_learning_rate-check": Exercise("best_learning_rate", _best_lr_cases, best_learning_rate,
-                                         allowed=COURSE_TOOLS, uses="numpy and the course's optimizers and surfaces"),
+    "final_loss-check": Exercise("final_loss", _final_loss_cases, final_loss, rtol=1e-6),
+    "best_learning_rate-check": Exercise("best_learning_rate", _best_lr_cases, best_learning_rate),
 }
 
 # --- lesson 05 -----------------------------------------------------------------------------------------------
@@ -454,7 +466,6 @@ LESSON_05 = {
     "piecewise_constant-check": Exercise("piecewise_constant", _piecewise_cases, _piecewise_constant),
     "WarmupSchedule-check": Exercise(
         "WarmupSchedule", _warmup_cases, _warmup, rtol=1e-5, atol=1e-9, returns=4, adapter=WARMUP_ADAPTER,
-        forbidden=NO_COURSE_ANSWERS, uses="Keras",
         parts=("the rates for integer steps", "a schedule rebuilt from get_config()",
                "the rates inside a compiled graph, as model.fit calls it",
                "being a keras.optimizers.schedules.LearningRateSchedule")),
@@ -621,23 +632,32 @@ LESSON_06 = {
     "one_hot-check": Exercise("one_hot", _one_hot_cases, lambda labels, k: np.eye(k)[labels]),
     "train_step-check": Exercise(
         "train_step", _train_step_cases, _train_step, rtol=1e-4, atol=1e-6, returns=5, adapter=TRAIN_STEP_ADAPTER,
-        forbidden=NO_COURSE_ANSWERS, uses="TensorFlow (a GradientTape)",
         parts=("the loss it returned", "the hidden weights after the update", "the hidden biases after the update",
                "the output weights after the update", "the output biases after the update")),
     "build_digits_model-check": Exercise(
         "build_digits_model", _build_model_cases, _digits_model, rtol=1e-4, atol=1e-6, returns=6,
-        adapter=BUILD_MODEL_ADAPTER, forbidden=NO_COURSE_ANSWERS, uses="Keras",
+        adapter=BUILD_MODEL_ADAPTER,
         parts=("the number of parameters", "the probabilities it predicts", "the loss it is compiled with",
                "the optimizer being Adam", "the optimizer's learning rate", "reporting accuracy")),
     "train_digits-check": Exercise("train_digits", _train_digits_cases, None, adapter=TRAIN_DIGITS_ADAPTER,
-                                   verdict=_held_out_accuracy, forbidden=NO_COURSE_ANSWERS,
-                                   allowed=("course_utils.data", "course_utils.keras_tools",
-                                            "course_utils._validation"),
-                                   uses="Keras"),
+                                   verdict=_held_out_accuracy),
 }
 
+# --- concept questions: a view of course_utils.checks.questions ---------------------------------------------
+
+
+def asked(question: Question) -> Exercise:
+    """The grader's view of a concept question: read ``answer_qN`` from the kernel once, judge it here."""
+    return Exercise(question.variable, lambda rng: [Case((), {}, "your answer")], None, question=question)
+
+
+def _with_questions(lesson: str, exercises: dict[str, Exercise]) -> dict[str, Exercise]:
+    return {**exercises, **{f"{name}-check": asked(q) for name, q in QUESTIONS.get(lesson, {}).items()}}
+
+
 RUBRICS: dict[str, dict[str, Exercise]] = {
-    "01": LESSON_01, "02": LESSON_02, "03": LESSON_03, "04": LESSON_04, "05": LESSON_05, "06": LESSON_06,
+    lesson: _with_questions(lesson, exercises) for lesson, exercises in
+    {"01": LESSON_01, "02": LESSON_02, "03": LESSON_03, "04": LESSON_04, "05": LESSON_05, "06": LESSON_06}.items()
 }
 
 
@@ -666,10 +686,11 @@ def judge(exercise: Exercise, case: Case, expected, got: dict) -> str | None:
         if got["error"].startswith("NotImplementedError"):
             return f"{exercise.function} is not written yet."
         if got["error"].startswith(DELEGATES):
-            what = got["error"][len(DELEGATES):]
-            return (f"{exercise.function} calls {what}, an existing implementation: this exercise asks you to write "
-                    f"it yourself with {exercise.uses}, so it scores 0.")
+            return delegation_message(exercise.function, got["error"][len(DELEGATES):])
         return f"{call} raised {got['error']}"
+    if exercise.question is not None:
+        right, message = exercise.question.verdict(got["answer"])
+        return None if right else message.replace("\nwhy       ", " Why: ")
     leaves = got["items"] if exercise.returns else [got["value"]]
     values = [np.asarray(leaf["data"], dtype=np.float64).reshape(leaf["shape"]) for leaf in leaves]
     if exercise.verdict is not None:
