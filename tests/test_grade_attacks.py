@@ -27,7 +27,7 @@ from course_utils.grade.batch import EnvironmentProblem, safe_name
 from course_utils.grade.kernel import Kernel, KernelDied
 from course_utils.grade.rebuild import find_release
 from course_utils.grade.runner import grade_notebook
-from tests.test_grade import MSE_SUM, OTHERS_01, ROOT, SOLUTION_01, require_sandbox, scores, variant
+from tests.test_grade import FULL_01, MSE_SUM, OTHERS_01, ROOT, SOLUTION_01, require_sandbox, scores, variant
 
 MARKER = "grade-attack-marker-7f3a"  # in the command line of every process an attack leaves behind
 SECRET = "instructor-secret-5b1e"  # in the grader's environment only
@@ -190,7 +190,7 @@ def test_honest_learners_unaffected(attacked):
         assert rows[student]["extra_data"]["status"] == "ok"
         assert rows[student]["extra_data"]["sandbox"].startswith("bwrap")
     stored = json.loads((out / "honest" / "results.json").read_text())
-    assert stored["score"] == 9
+    assert stored["score"] == FULL_01
 
 
 @pytest.mark.parametrize("name", ["rubric-import", "proc-snoop", "copy-classmate", "setsid", "aa-killer",
@@ -235,7 +235,7 @@ def test_nothing_left_running_and_outputs_intact(attacked):
     assert ours(MARKER) == []
     table = (out / "grades.csv").read_text()
     assert "setsid,9" not in table and "student,total" not in table
-    assert json.loads((out / "setsid" / "results.json").read_text())["score"] == 7
+    assert json.loads((out / "setsid" / "results.json").read_text())["score"] == FULL_01 - 2
     assert tree_digest(subs) == before, "a submission was changed"
     assert list(scratch.iterdir()) == [], "a temporary folder was left behind"
 
@@ -320,7 +320,7 @@ def test_dead_kernel_is_retried_once(monkeypatch):
 
     monkeypatch.setattr(Kernel, "execute", execute)
     result = grade_notebook(release, variant(SOLUTION_01).encode(), rubric_for("01"), Limits(cell_timeout=30))
-    assert killed and result["score"] == 9 and result["extra_data"]["status"] == "ok", result
+    assert killed and result["score"] == FULL_01 and result["extra_data"]["status"] == "ok", result
 
 
 def test_big_output_never_reaches_the_grader():
@@ -377,7 +377,66 @@ def test_unsandboxed_grading_is_recorded(tmp_path):
     (subs / "honest.ipynb").write_text(variant(SOLUTION_01))
     rows = grade_batch(subs, "01", tmp_path / "out", exercises=ROOT / "exercises", workers=1,
                        limits=Limits(sandbox=False, cell_timeout=30))
-    assert rows["honest"]["score"] == 9 and rows["honest"]["extra_data"]["sandbox"] == "none"
+    assert rows["honest"]["score"] == FULL_01 and rows["honest"]["extra_data"]["sandbox"] == "none"
     table = list(csv.DictReader((tmp_path / "out" / "grades.csv").read_text().splitlines()))
     assert table[0]["sandbox"] == "none"
     assert "without a sandbox" in (tmp_path / "out" / "honest" / "feedback.md").read_text()
+
+
+# Where no sandbox can start (Gradescope's container) a grader running as root still keeps the learner's code
+# away from itself by running the kernel as an unprivileged account (Limits.kernel_user, --kernel-user).
+KERNEL_USER_PROBE = """
+import json, os, sys
+from course_utils.grade.kernel import Kernel
+grader = os.getpid()
+open(sys.argv[1], "w").write("the grader's")
+os.chmod(sys.argv[1], 0o644)
+kernel = Kernel(user="nobody")
+try:
+    kernel.start()
+    reply = kernel.execute(f'''
+import json, os, numpy, course_utils.losses
+seen = dict(uid=os.getuid(), groups=os.getgroups())
+for name, attempt in [("signal", lambda: os.kill({grader}, 0)),
+                      ("environ", lambda: open("/proc/{grader}/environ").read()),
+                      ("overwrite", lambda: open({sys.argv[1]!r}, "w").write("forged"))]:
+    try:
+        attempt()
+        seen[name] = "done"
+    except PermissionError:
+        seen[name] = "refused"
+print(json.dumps(seen))
+''', timeout=120)
+    print(reply.status, reply.output.strip().splitlines()[-1], kernel.isolation, sep="\\n")
+finally:
+    kernel.close()
+print(os.path.exists(kernel.root))
+"""
+
+
+def test_an_unsandboxed_kernel_as_another_user_cannot_reach_the_grader(tmp_path):
+    """Run as root with Kernel(user="nobody"): the learner's code cannot signal the grader, read its environment
+    or overwrite its files, and the kernel still imports the course. (Run in bubblewrap, as real root with no
+    user namespace, only to make this interpreter reachable by "nobody" where /root is private.)"""
+    if os.geteuid() != 0 or shutil.which("bwrap") is None:
+        pytest.skip("needs root (to start a kernel as another user) and bwrap")
+    command = ["bwrap", "--bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid", "--die-with-parent"]
+    if os.stat("/root").st_mode & 0o001 == 0:  # a private /root: a world-readable stand-in holding this Python
+        command += ["--tmpfs", "/root"]
+        for path in sorted({os.path.realpath(sys.base_prefix), str(ROOT)}):
+            if path.startswith("/root/"):
+                parents = Path(path).relative_to("/root").parents
+                for parent in sorted(str(Path("/root", p)) for p in parents if str(p) != "."):
+                    command += ["--perms", "0755", "--dir", parent]
+                command += ["--bind", path, path]
+    command += ["--chdir", str(ROOT), "--", sys.executable, "-c", KERNEL_USER_PROBE, str(tmp_path / "grader-file")]
+    os.chmod(tmp_path, 0o755)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0, done.stderr
+    status, seen, isolation, left = done.stdout.strip().splitlines()[-4:]
+    seen = json.loads(seen)
+    assert status == "ok" and isolation == "user nobody" and left == "False"
+    assert seen["uid"] != 0 and 0 not in seen["groups"]
+    assert (seen["signal"], seen["environ"], seen["overwrite"]) == ("refused",) * 3
+    assert (tmp_path / "grader-file").read_text() == "the grader's"

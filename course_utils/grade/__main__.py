@@ -61,15 +61,21 @@ def main(argv=None) -> int:
     parser.add_argument("--max-notebook-mb", type=float, default=20, help="bigger submitted files are refused (20)")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="grade without the bubblewrap sandbox (recorded in grades.csv and every feedback.md)")
+    parser.add_argument("--kernel-user", metavar="ACCOUNT",
+                        help="with --no-sandbox and a grader running as root: run every kernel as this "
+                        "unprivileged account (it cannot then read, signal or overwrite the grader)")
     args = parser.parse_args(argv)
     if not args.submissions.is_dir():
         parser.error(f"{args.submissions} is not a folder")
+    if args.kernel_user and not args.no_sandbox:
+        parser.error("--kernel-user is for --no-sandbox: the sandbox already keeps kernels away from the grader")
     limits = Limits(cell_timeout=args.timeout, budget=args.budget, memory_bytes=int(args.memory_gb * (1 << 30)),
-                    sandbox=not args.no_sandbox, max_notebook_bytes=int(args.max_notebook_mb * (1 << 20)))
+                    sandbox=not args.no_sandbox, max_notebook_bytes=int(args.max_notebook_mb * (1 << 20)),
+                    kernel_user=args.kernel_user)
     try:
         grade_batch(args.submissions, args.assignment, args.out, exercises=args.exercises, workers=args.workers,
                     limits=limits)
-    except (NoRubric, FileNotFoundError, SandboxUnavailable) as error:
+    except (NoRubric, FileNotFoundError, SandboxUnavailable, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except EnvironmentProblem as error:

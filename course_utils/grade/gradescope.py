@@ -27,6 +27,7 @@ import argparse
 import ctypes
 import json
 import os
+import pwd
 import signal
 import sys
 import tempfile
@@ -54,6 +55,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LEARNER = "submission"  # the learner's id inside the one-submission batch
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: no build date leaks into the bytes
 PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
+KERNEL_USER = "course-learner"  # setup.sh makes it; kernels run as it where no sandbox can start
 
 SETUP_SH = """\
 #!/usr/bin/env bash
@@ -67,6 +69,9 @@ cd /autograder/source
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y --no-install-recommends python3.11 python3.11-venv bubblewrap
+# Where bubblewrap cannot start, the learner's kernel runs as this account instead of root: it cannot read the
+# grader's memory or environment, signal it, or write results.json
+id -u {kernel_user} >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin {kernel_user}
 python3.11 -m venv .venv
 .venv/bin/python -m pip install --no-cache-dir --upgrade pip
 .venv/bin/python -m pip install --no-cache-dir -r requirements.txt
@@ -116,7 +121,7 @@ def files_for(assignment: str, root: Path = ROOT, *, timeout: float = 60, budget
     _check_limits(timeout, budget, memory_gb)
     release = find_release(root / "exercises", assignment)
     files = {
-        "setup.sh": (SETUP_SH.encode(), 0o755),
+        "setup.sh": (SETUP_SH.format(kernel_user=KERNEL_USER).encode(), 0o755),
         "run_autograder": (RUN_AUTOGRADER.format(assignment=assignment, timeout=timeout, budget=budget,
                                                  memory_gb=memory_gb).encode(), 0o755),
         f"exercises/{release.name}": (release.read_bytes(), 0o644),
@@ -236,6 +241,14 @@ def gradescope_results(result: dict) -> dict:
     return {**result, "output": "\n".join(lines), "output_format": "text"}
 
 
+def _exists(user: str) -> bool:
+    try:
+        pwd.getpwnam(user)
+    except KeyError:
+        return False
+    return True
+
+
 def run(assignment: str, root: Path = Path("/autograder"), limits: Limits | None = None, log=None) -> dict:
     """Grade the notebook in ``root/submission`` against ``root/source/exercises``; write ``root/results/results.json``.
 
@@ -248,9 +261,11 @@ def run(assignment: str, root: Path = Path("/autograder"), limits: Limits | None
     exercises = root / "source" / "exercises"
     release = find_release(exercises, assignment)
     reason = sandbox.check()
-    limits = replace(limits or Limits(budget=480), sandbox=not reason)
+    user = KERNEL_USER if reason and os.geteuid() == 0 and _exists(KERNEL_USER) else None
+    limits = replace(limits or Limits(budget=480), sandbox=not reason, kernel_user=user)
     print("sandbox: bubblewrap" if not reason else "sandbox: none (Gradescope's container is the only wall; "
-          f"bubblewrap cannot start here: {reason})", file=log, flush=True)
+          f"bubblewrap cannot start here: {reason}); the kernel runs as "
+          + (f"the unprivileged {user}" if user else "this process's user"), file=log, flush=True)
     adopt_orphans()
     path, problem, status = pick_notebook(root / "submission", release.name)
     data, submission = submission_bytes(Submission(LEARNER, path, problem, status or "invalid-notebook", LEARNER),

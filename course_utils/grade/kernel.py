@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import itertools
 import os
+import pwd
 import queue
 import shutil
 import subprocess
@@ -138,6 +139,20 @@ def kernel_env(home: str) -> dict:
     }
 
 
+def _account(user: str) -> pwd.struct_passwd:
+    """The unprivileged account ``user``; a clear error when it does not exist, is root, or the grader is not."""
+    try:
+        account = pwd.getpwnam(user)
+    except KeyError:
+        raise ValueError(f"kernel user {user!r} does not exist; expected an unprivileged account "
+                         "(e.g. made with useradd --system)") from None
+    if account.pw_uid == 0:
+        raise ValueError(f"kernel user {user!r} is root; expected an unprivileged account")
+    if os.geteuid() != 0:
+        raise ValueError(f"running kernels as {user!r} needs a grader running as root, not uid {os.geteuid()}")
+    return account
+
+
 class _Manager(KernelManager):
     """Starts ``wrap(argv)``: the grader's own interpreter running ipykernel, in the sandbox when there is one."""
 
@@ -155,13 +170,19 @@ class Kernel:
     grades the current one; :meth:`connect` waits for it. :meth:`start` does both. With ``sandboxed``
     the kernel runs in a bubblewrap sandbox with one control group (see :mod:`~course_utils.grade.sandbox`);
     ``scratch`` is the folder its temporary folder goes in (a batch removes it at the end, whatever happens).
+    ``user``: an unprivileged account the kernel runs as (the grader must be root), for where no sandbox can
+    start (Gradescope's container): the learner's code then cannot read the grader's memory or environment,
+    signal it, or write the grader's files. Its folder is then a fresh one in the system's temp folder (the
+    scratch folder's parents are private to the grader), owned by that account.
     """
 
     def __init__(self, *, memory_bytes: int = 3 << 30, output_cap: int = 20_000, startup_timeout: float = 60.0,
-                 sandboxed: bool = False, cpu_seconds: int = 3600, scratch: str | None = None):
+                 sandboxed: bool = False, cpu_seconds: int = 3600, scratch: str | None = None,
+                 user: str | None = None):
         self.memory_bytes, self.output_cap, self.startup_timeout = memory_bytes, output_cap, startup_timeout
         self.sandboxed, self.cpu_seconds = sandboxed, cpu_seconds
-        self.root = tempfile.mkdtemp(prefix="grade-", dir=scratch)
+        self.account = _account(user) if user is not None else None
+        self.root = tempfile.mkdtemp(prefix="grade-", dir=None if user is not None else scratch)
         self.tag = os.path.basename(scratch) if scratch else "grade"  # names its control groups
         self.workdir = os.path.join(self.root, "work")  # holds nothing of the grader's
         self.conn = os.path.join(self.root, "conn")  # connection file and ipc sockets
@@ -187,8 +208,16 @@ class Kernel:
             self.km.wrap = lambda argv: sandbox.command(argv, work=self.workdir, shared=[self.conn],
                                                         cgroup=self.cgroup, memory_bytes=self.memory_bytes,
                                                         cpu_seconds=self.cpu_seconds)
+        as_user = {}
+        if self.account is not None:
+            uid, gid = self.account.pw_uid, self.account.pw_gid
+            self.km.write_connection_file()  # start_kernel keeps it: written here so the account can read it
+            for path in (self.root, self.workdir, self.conn, self.km.connection_file):
+                os.chown(path, uid, gid)
+            as_user = dict(user=uid, group=gid, extra_groups=[])
+            self.isolation = f"user {self.account.pw_name}"
         self.km.start_kernel(cwd=self.workdir, env=kernel_env(self.workdir), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+                             stderr=subprocess.DEVNULL, **as_user)
 
     def connect(self) -> None:
         """Wait until the launched kernel answers, then cap its memory (before any learner code runs)."""
