@@ -6,8 +6,11 @@
    of its main control (target: median < 30 ms, p95 < 60 ms).
 3. In the browser, key press to redrawn plot per slider, as recorded by the end-to-end tests in
    ``artifacts/latency.json`` (target: median < 150 ms).
+4. The rendered course (``make site``, ``build/site``) in headless Chromium from file://: key press to the new
+   pre-rendered picture decoded and painted, for every control of every explorer (target: every move < 50 ms).
 
-Usage: ``python benchmarks/run.py [--lessons] [--widgets] [--repeat N]`` (both by default).
+Usage: ``python benchmarks/run.py [--lessons] [--widgets] [--repeat N] [--site DIR]`` (both by default; the
+site's latencies are printed with the widgets' when ``DIR``, by default ``build/site``, holds a built site).
 """
 
 from __future__ import annotations
@@ -113,17 +116,80 @@ def report_browser_latency() -> None:
                 print(f"{lesson + ' ' + slider:48s} {median:10.1f} {p95:8.1f}  {flag}  ({len(times)} moves)")
 
 
+# In the page: key press (a capturing listener notes the time) to the new picture decoded and on screen (the next
+# animation frame after the explorer's own input handler swapped it in), so the driver's round trips do not count.
+_SITE_CLOCK = """() => {
+  window.courseTimes = [];
+  document.addEventListener('keydown', () => { window.courseKeyDown = performance.now(); }, true);
+  document.addEventListener('input', (event) => {
+    const box = event.target.closest('.course-explorer');
+    const start = window.courseKeyDown;
+    box.querySelector('.course-explorer-picture img').decode().then(() => requestAnimationFrame(
+      () => window.courseTimes.push(performance.now() - start)));
+  });
+}"""
+
+
+_AT_END = ("c => c.type === 'range' ? c.value === c.max : c.type === 'checkbox' ? false : "
+           "c.selectedIndex === c.options.length - 1")
+_AT_START = "c => c.type === 'range' ? c.value === c.min : c.type === 'checkbox' ? false : c.selectedIndex === 0"
+
+
+def bench_site(site: Path, moves: int = 10) -> None:
+    """Move every control of every explorer in the rendered course ``moves`` stops with the keyboard (back and
+    forth), timing each key press to the new picture on screen."""
+    print(f"\n{'rendered course (file://): key press to new picture':54s} {'median ms':>9s} {'p95 ms':>7s} "
+          f"{'max ms':>7s}  target: every move < 50")
+    pages = sorted(site.glob("[0-9][0-9]_*.html"))
+    if not pages:
+        print(f"  (no rendered course in {site}: run `make site` first)")
+        return
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            tab = browser.new_context(offline=True, viewport={"width": 1280, "height": 900}).new_page()
+            for page in pages:
+                tab.goto(page.as_uri())
+                tab.evaluate(_SITE_CLOCK)
+                for box in tab.query_selector_all(".course-explorer"):
+                    times = []
+                    for control in box.query_selector_all("[data-stride]"):
+                        keys = {"range": ("ArrowRight", "ArrowLeft"), "checkbox": ("Space", "Space")}.get(
+                            control.evaluate("c => c.type"), ("ArrowDown", "ArrowUp"))
+                        control.focus()
+                        forward = True
+                        for _ in range(moves):  # to one end, then back: every move shows a new frame
+                            if control.evaluate(_AT_END if forward else _AT_START):
+                                forward = not forward
+                            count = tab.evaluate("() => window.courseTimes.length")
+                            tab.keyboard.press(keys[0] if forward else keys[1])
+                            tab.wait_for_function("n => window.courseTimes.length > n", arg=count)
+                            times.append(tab.evaluate("n => window.courseTimes[n]", count))
+                    median, p95, worst = statistics.median(times), percentile(times, 95), max(times)
+                    flag = "ok" if worst < 50 else "SLOW"
+                    label = f"{page.stem[:2]} {box.get_attribute('id')} ({box.get_attribute('data-frames')} frames)"
+                    print(f"{label:54s} {median:9.1f} {p95:7.1f} {worst:7.1f}  {flag}  ({len(times)} moves)")
+        finally:
+            browser.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lessons", action="store_true")
     parser.add_argument("--widgets", action="store_true")
     parser.add_argument("--repeat", type=int, default=1, help="runs per notebook (the fastest is shown)")
     parser.add_argument("--sweep", type=int, default=30, help="slider positions per widget")
+    parser.add_argument("--site", type=Path, default=ROOT / "build" / "site", help="the rendered course to time")
     args = parser.parse_args()
     both = not (args.lessons or args.widgets)
     if args.widgets or both:
         bench_widgets(args.sweep)
         report_browser_latency()
+        bench_site(args.site)
     if args.lessons or both:
         print()
         bench_lessons(args.repeat)

@@ -6,16 +6,26 @@ Each notebook runs in a fresh kernel with its own folder as the working director
 Any error, stderr output or warning in an output stops the build with a message naming the notebook and
 the cell; the site is built in a temporary folder and moved to ``--out`` only when everything succeeded.
 
-The pages need no network and no JavaScript: images are embedded, formulas are converted to MathML at build
-time, and each widget is replaced by its static snapshot (``Demo``'s ``image/png``) and a note that the live
-version needs JupyterLab.
+The pages need no network: images are embedded and formulas are converted to MathML at build time. Each
+explorer (a ``Demo``) is pre-rendered over its controls' stops (course_utils/widgets/frames.py) in the kernel
+that ran its lesson, and shown with real HTML controls and a few lines of inline script that swap its picture and
+summary; any other widget becomes its static snapshot and a note that the live version needs JupyterLab. Frames
+are encoded in parallel on all cores. The build prints each page's size, the site's size and its own duration
+against the budgets below, and fails when a page or the site is over its size budget.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import concurrent.futures
+import copy
 import datetime
 import html
+import io
+import json
+import os
+import pickle
 import re
 import shutil
 import subprocess
@@ -28,12 +38,14 @@ from urllib.parse import unquote, urlsplit
 
 import jinja2
 import nbformat
+import numpy as np
 from bs4 import BeautifulSoup
 from latex2mathml.converter import convert as latex_to_mathml
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
 from nbconvert import HTMLExporter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the test suite's kernel environment and output checks, shared with the tests
@@ -45,6 +57,22 @@ WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 # Widget models that only lay out or display things; anything else in a widget is a control the reader could move.
 PASSIVE_WIDGETS = {"VBoxModel", "HBoxModel", "BoxModel", "GridBoxModel", "ImageModel", "HTMLModel", "LabelModel",
                    "OutputModel", "LayoutModel"}
+# Budgets of the rendered course: bytes per lesson page, bytes for the whole site, seconds for the build (2 cores).
+PAGE_BUDGET = 8_000_000
+SITE_BUDGET = 40_000_000
+TIME_BUDGET = 300
+# Colours in a pre-rendered frame's palette: the plots use a few flat colours, so 64 change only anti-aliased edges.
+FRAME_COLOURS = 64
+# Run after the lesson, in its kernel: every explorer's frames, pickled to a file the build reads.
+FRAMES_CELL = """# rendered course: pre-render every explorer over its controls' stops
+import gc as _course_gc
+import pickle as _course_pickle
+from course_utils.widgets.core import Demo as _CourseDemo
+from course_utils.widgets.frames import explorer_frames as _course_explorer_frames
+with open({path!r}, "wb") as _course_file:
+    _course_pickle.dump([_course_explorer_frames(_demo) for _demo in _course_gc.get_objects()
+                         if isinstance(_demo, _CourseDemo)], _course_file)
+"""
 # latex2mathml sets no space between \log (and co.) and its argument, which TeX does: "log p", not "logp".
 FUNCTION_NAME = re.compile(r"(<mi>(?:log|ln|exp|sin|cos|tan)</mi>)(?=<mi|<mn|<msub|<msup|<mrow)")
 
@@ -87,6 +115,15 @@ main, .course-index { max-width: 1100px; margin: 0 auto; padding: 0 1em; }
 math { font-family: "STIX Two Math", "Cambria Math", "Latin Modern Math", math; font-size: 1.08em; }
 math[display="block"] { margin: 0.6em 0; }
 .course-nav { max-width: 1100px; margin: 0.8em auto 0; padding: 0 1em; font-family: var(--jp-ui-font-family); }
+.course-explorer-controls { display: flex; flex-wrap: wrap; gap: 0.4em 1.6em; align-items: center;
+  font-family: var(--jp-ui-font-family); margin: 0.3em 0; }
+.course-explorer-controls label { margin-right: 0.4em; }
+.course-explorer-controls input[type="range"] { width: 260px; vertical-align: middle; }
+.course-explorer-controls output { display: inline-block; min-width: 4em; margin-left: 0.4em; font-weight: bold; }
+.course-explorer-picture img { max-width: 100%; height: auto; }
+.course-explorer-summary { font-family: var(--jp-ui-font-family); margin: 0.2em 0; }
+.course-visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px; overflow: hidden;
+  clip: rect(0 0 0 0); white-space: nowrap; }
 .course-widget-note { border-left: 4px solid #1976d2; background: #e8f1fb; padding: 0.4em 0.8em;
   margin: 0.3em 0 0.6em; font-family: var(--jp-ui-font-family); }
 .course-index li { margin-bottom: 1em; }
@@ -163,9 +200,26 @@ def make_exporter() -> SiteExporter:
     )
 
 
-def execute(path: Path, timeout: int) -> nbformat.NotebookNode:
-    """Run ``path`` top to bottom in a fresh kernel; BuildError names the cell on any error, stderr or warning."""
+def execute(path: Path, timeout: int) -> tuple[nbformat.NotebookNode, list[dict]]:
+    """Run ``path`` top to bottom in a fresh kernel; BuildError names the cell on any error, stderr or warning.
+
+    Returns the executed notebook and, from the same kernel afterwards, every explorer's frames
+    (:func:`course_utils.widgets.frames.explorer_frames`).
+    """
     nb = nbformat.read(path, as_version=4)
+    frames_file = tempfile.NamedTemporaryFile(suffix=".pickle", delete=False)
+    frames_file.close()
+    nb.cells.append(nbformat.v4.new_code_cell(FRAMES_CELL.format(path=frames_file.name)))
+    try:
+        nb = _run(path, nb, timeout)
+        nb.cells.pop()  # the frames cell is the build's, not the lesson's
+        with open(frames_file.name, "rb") as file:
+            return nb, pickle.load(file)
+    finally:
+        os.unlink(frames_file.name)
+
+
+def _run(path: Path, nb: nbformat.NotebookNode, timeout: int) -> nbformat.NotebookNode:
     running = {}
     client = NotebookClient(
         nb,
@@ -223,9 +277,159 @@ def widget_note(name: str, png: bool, controls: bool) -> nbformat.NotebookNode:
     return nbformat.v4.new_output("display_data", data={"text/html": note})
 
 
-def replace_widgets(nb: nbformat.NotebookNode, name: str) -> int:
-    """Swap every widget output for its static PNG and a note; returns how many there were."""
+def encode_frame(png: bytes) -> bytes:
+    """A frame as a small PNG: its colours reduced to a palette of FRAME_COLOURS (a third of the kernel's PNG,
+    which is encoded for speed). zlib level 6: level 9 takes four times as long for 7% less."""
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    buffer = io.BytesIO()
+    image.quantize(FRAME_COLOURS, method=Image.Quantize.FASTOCTREE).save(buffer, format="png", compress_level=6)
+    return buffer.getvalue()
+
+
+def encode_explorer(explorer: dict, pool: concurrent.futures.Executor) -> dict:
+    """``explorer`` (from the kernel) with its frames split into distinct pictures, being encoded in ``pool``
+    (``images``: futures of PNG bytes) and ``frames``: one (picture index, summary) per setting."""
+    distinct: dict[bytes, int] = {}
+    frames = [(distinct.setdefault(png, len(distinct)), summary) for png, summary in explorer["frames"]]
+    images = [pool.submit(encode_frame, png) for png in distinct]
+    return {**explorer, "frames": frames, "images": images}
+
+
+def fix_control(explorer: dict, position: int) -> dict:
+    """``explorer`` with its control at ``position`` kept at its starting value: the frames of its other values are
+    dropped (frame k's stop of control c is ``k // stride(c) % stops(c)``, the stride being the product of the
+    stop counts of the controls before c), and so are the pictures no frame shows any more."""
+    controls = explorer["controls"]
+    control = controls[position]
+    stride = int(np.prod([len(c["labels"]) for c in controls[:position]]))
+    count, start = len(control["labels"]), control["start"]
+    kept = [frame for k, frame in enumerate(explorer["frames"]) if k // stride % count == start]
+    used = sorted({picture for picture, _ in kept})
+    renumber = {old: new for new, old in enumerate(used)}
+    return {**explorer, "controls": controls[:position] + controls[position + 1:],
+            "fixed": [*explorer["fixed"], {**control, "labels": [control["labels"][start]], "start": 0}],
+            "frames": [(renumber[picture], summary) for picture, summary in kept],
+            "images": [explorer["images"][picture] for picture in used]}
+
+
+def trim_largest(explorers: dict) -> str | None:
+    """Keep one more control at its starting value, to make a page smaller: in the explorer whose pictures weigh
+    most, the control after the main one with the fewest stops. Returns its label, or None if no explorer has a
+    control left to keep (every main control keeps every stop)."""
+    weights = {key: sum(len(image.result()) for image in e["images"]) for key, e in explorers.items()
+               if len(e["controls"]) > 1}
+    if not weights:
+        return None
+    key = max(weights, key=weights.get)
+    controls = explorers[key]["controls"]
+    position = min(range(1, len(controls)), key=lambda i: len(controls[i]["labels"]))
+    explorers[key] = fix_control(explorers[key], position)
+    return controls[position]["label"]
+
+
+def _stops_text(control: dict) -> str:
+    labels, total = control["labels"], control["all_stops"]
+    if control["kind"] == "checkbox":
+        return "off and on"
+    if len(labels) == total:
+        if control["kind"] == "range":
+            return f"all {total} stops, {labels[0]} to {labels[-1]}"
+        return f"all {total} options"
+    return f"{', '.join(labels)} (of {total} {'stops' if control['kind'] == 'range' else 'options'})"
+
+
+def explorer_note(explorer: dict, name: str) -> str:
+    """Which values the page pre-rendered, and where the full version runs."""
+    shown = "; ".join(f"{html.escape(c['label'])}: {html.escape(_stops_text(c))}" for c in explorer["controls"])
+    text = f"these pictures were rendered when the course was built, for {shown}." if shown else (
+        "this picture was rendered when the course was built.")
+    if explorer["fixed"]:
+        fixed = ", ".join(f"{html.escape(c['label'])} {html.escape(c['labels'][0])}" for c in explorer["fixed"])
+        text += f" Kept at their starting values here: {fixed}."
+    if explorer["buttons"]:
+        text += f" The {', '.join(html.escape(b) for b in explorer['buttons'])} button works only with a kernel."
+    text += (f" The full, editable version, with every value and your own code, runs in JupyterLab: open "
+             f"<code>{html.escape(name)}</code> there (<code>make lab</code>).")
+    return f'<p class="course-widget-note"><strong>Pre-rendered:</strong> {text}</p>'
+
+
+def _control_html(control: dict, ident: str, stride: int) -> str:
+    label = html.escape(control["label"])
+    start = control["start"]
+    if control["kind"] == "checkbox":
+        checked = " checked" if start else ""
+        return (f'<span><input type="checkbox" id="{ident}" data-stride="{stride}"{checked}>'
+                f'<label for="{ident}">{label}</label></span>')
+    if control["kind"] == "select":
+        options = "".join(f'<option value="{i}"{" selected" if i == start else ""}>{html.escape(text)}</option>'
+                          for i, text in enumerate(control["labels"]))
+        return (f'<span><label for="{ident}">{label}</label>'
+                f'<select id="{ident}" data-stride="{stride}">{options}</select></span>')
+    value = html.escape(control["labels"][start])
+    return (f'<span><label for="{ident}">{label}</label>'
+            f'<input type="range" id="{ident}" min="0" max="{len(control["labels"]) - 1}" step="1" value="{start}" '
+            f'aria-valuetext="{value}" data-stride="{stride}" data-control="{control["name"]}">'
+            f'<output for="{ident}" aria-hidden="true">{value}</output></span>')
+
+
+def explorer_html(explorer: dict, number: int, name: str, snapshot: str, alt: str) -> str:
+    """An explorer as the page shows it: real controls, its picture (at first the kernel's own ``snapshot``,
+    base64 PNG, described by ``alt``), its summary in a live region, the note, and its frames as JSON."""
+    stride, controls = 1, []
+    for index, control in enumerate(explorer["controls"]):
+        controls.append(_control_html(control, f"explorer{number}-{index}", stride))
+        stride *= len(control["labels"])
+    images = [f"data:image/png;base64,{base64.b64encode(future.result()).decode('ascii')}"
+              for future in explorer["images"]]
+    data = {"images": images, "frames": explorer["frames"],
+            "labels": {c["name"]: c["labels"] for c in explorer["controls"] if c["kind"] == "range"}}
+    # "<" escaped: a summary can never close the script element early.
+    payload = json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")
+    width, height = Image.open(io.BytesIO(base64.b64decode(snapshot))).size
+    group = f'<div class="course-explorer-controls" role="group" aria-label="controls">{"".join(controls)}</div>' \
+        if controls else ""
+    return (
+        f'<div class="course-explorer" id="explorer{number}" data-frames="{len(explorer["frames"])}">{group}'
+        f'<div class="course-explorer-picture"><img src="data:image/png;base64,{snapshot}" alt="{html.escape(alt)}" '
+        f'width="{width}" height="{height}"></div>'
+        f'<div class="course-explorer-summary" role="status" aria-live="polite">{html.escape(alt)}</div>'
+        f'{explorer_note(explorer, name)}'
+        f'<script type="application/json" class="course-explorer-frames">{payload}</script></div>'
+    )
+
+
+# The page's only script: a control's move picks the frame at the controls' stops (sum of stop * stride).
+EXPLORER_SCRIPT = """
+document.querySelectorAll(".course-explorer").forEach(function (box) {
+  var data = JSON.parse(box.querySelector(".course-explorer-frames").textContent);
+  var picture = box.querySelector(".course-explorer-picture img");
+  var summary = box.querySelector(".course-explorer-summary");
+  var inputs = box.querySelectorAll("[data-stride]");
+  function show() {
+    var frame = 0;
+    inputs.forEach(function (input) {
+      var stop = input.type === "checkbox" ? (input.checked ? 1 : 0) : Number(input.value);
+      frame += stop * Number(input.dataset.stride);
+      if (input.type === "range") {
+        var label = data.labels[input.dataset.control][stop];
+        input.setAttribute("aria-valuetext", label);
+        box.querySelector("output[for='" + input.id + "']").value = label;
+      }
+    });
+    picture.src = data.images[data.frames[frame][0]];
+    picture.alt = summary.textContent = data.frames[frame][1];
+    box.dataset.frame = frame;
+  }
+  inputs.forEach(function (input) { input.addEventListener("input", show); input.addEventListener("change", show); });
+});
+"""
+
+
+def replace_widgets(nb: nbformat.NotebookNode, name: str, explorers: dict | None = None) -> int:
+    """Swap every widget output for its pre-rendered explorer (``explorers``: model id -> :func:`encode_explorer`'s
+    dict), or else for its static PNG and a note; returns how many widgets there were."""
     state = nb.metadata.pop("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    explorers = explorers or {}
     count = 0
     for cell in nb.cells:
         outputs = []
@@ -236,6 +440,12 @@ def replace_widgets(nb: nbformat.NotebookNode, name: str) -> int:
                 continue
             count += 1
             output.data.pop("text/plain", None)  # "VBox(children=...)" says nothing to a reader
+            explorer = explorers.get(view["model_id"])
+            if explorer is not None and "image/png" in output.data:
+                alt = output.get("metadata", {}).get("image/png", {}).get("alt", "")
+                block = explorer_html(explorer, count, name, output.data["image/png"], alt)
+                outputs.append(nbformat.v4.new_output("display_data", data={"text/html": block}))
+                continue
             if "image/png" in output.data:
                 outputs.append(output)
             outputs.append(widget_note(name, "image/png" in output.data, has_controls(view["model_id"], state)))
@@ -311,6 +521,22 @@ def readable_output_colours(soup: BeautifulSoup) -> None:
                                       lambda m: f"{m[1]}: {readable(m[2])}", element["style"])
 
 
+def name_formula_headers(soup: BeautifulSoup) -> None:
+    """Give a table header that holds only a formula its text, for screen readers only: axe-core does not count
+    MathML as a header's text (empty-table-header). The formula itself is then hidden from screen readers, so they
+    read it once."""
+    for header in soup.find_all("th"):
+        formulas = header.find_all("math")
+        rest = "".join(text for text in header.find_all(string=True) if not text.find_parent("math")).strip()
+        if not formulas or rest:
+            continue
+        text = soup.new_tag("span", attrs={"class": "course-visually-hidden"})
+        text.string = " ".join(" ".join(math.get_text(" ").split()) for math in formulas)
+        header.insert(0, text)
+        for math in formulas:
+            math["aria-hidden"] = "true"
+
+
 def lesson_title_and_summary(nb: nbformat.NotebookNode, fallback: str) -> tuple[str, str]:
     """The first markdown cell's heading, and its first paragraph of prose (not a line of navigation links)."""
     first = next((cell.source for cell in nb.cells if cell.cell_type == "markdown"), "")
@@ -321,6 +547,28 @@ def lesson_title_and_summary(nb: nbformat.NotebookNode, fallback: str) -> tuple[
     if summary and summary[-1] not in ".!?":
         summary = summary.rstrip(",:;") + "."  # a paragraph that leads into a formula or a list
     return title, summary
+
+
+def binder_url(repository: str) -> str:
+    """mybinder.org's link that builds ``repository`` (a GitHub URL) and opens its lessons in JupyterLab.
+
+    Example: ``binder_url("https://github.com/ana/course")`` is
+    ``https://mybinder.org/v2/gh/ana/course/HEAD?urlpath=lab/tree/notebooks``.
+    """
+    parts = urlsplit(repository)
+    path = parts.path.strip("/").removesuffix(".git").split("/")
+    if parts.scheme != "https" or parts.netloc != "github.com" or len(path) != 2 or not all(path):
+        raise BuildError(f"[project.urls] Repository in pyproject.toml: got {repository!r}, expected "
+                         "https://github.com/OWNER/NAME")
+    return f"https://mybinder.org/v2/gh/{path[0]}/{path[1]}/HEAD?urlpath=lab/tree/notebooks"
+
+
+def repository_url() -> str:
+    """The course's public repository: pyproject.toml's ``[project.urls] Repository``, its one definition."""
+    urls = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"].get("urls", {})
+    if "Repository" not in urls:
+        raise BuildError("pyproject.toml has no [project.urls] Repository: set it to the course's GitHub URL")
+    return urls["Repository"]
 
 
 def build_info() -> str:
@@ -337,7 +585,7 @@ def build_info() -> str:
     return f"course version {version} · commit {commit} · built {built}"
 
 
-def index_page(lessons: list[dict], info: str) -> str:
+def index_page(lessons: list[dict], info: str, binder: str) -> str:
     items = []
     for lesson in lessons:
         exercises = ""
@@ -364,10 +612,17 @@ body {{ font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; l
 <h1>{html.escape(COURSE_TITLE)}</h1>
 <p>An interactive Jupyter course on how neural networks learn: loss functions, cross-entropy, gradient descent,
 optimizers, learning-rate schedules and the full training loop, in TensorFlow/Keras 3 and numpy.</p>
-<p>These pages show every lesson as it ran, with all its outputs and plots. The sliders and buttons need a running
-kernel: where a lesson has a widget, its page shows a snapshot of it. To use them, clone the course and run
-<code>make lab</code>. The exercise notebooks check your answers in their check cells, which need the course's
-environment too.</p>
+<p>These pages show every lesson as it ran, with all its outputs and plots. Each explorer works here too, without
+Python: its controls move through pictures rendered when the course was built, and it says which values those
+are. The full, editable course, with every value, the Train buttons and your own code, runs in JupyterLab:</p>
+<ul>
+<li><a class="course-binder" href="{html.escape(binder)}">launch on Binder</a>: the whole course with its real
+kernel in your browser, nothing to install (it needs the network; the first launch builds the environment and can
+take several minutes);</li>
+<li>or on your own computer: clone the course and run <code>make lab</code>.</li>
+</ul>
+<p>The exercise notebooks check your answers in their check cells, which need the course's environment too
+(Binder or <code>make lab</code>).</p>
 <ol>
 {listing}
 </ol>
@@ -378,34 +633,111 @@ environment too.</p>
 """
 
 
+def _timed_execute(path: Path, timeout: int):
+    started = time.monotonic()
+    nb, explorers = execute(path, timeout)
+    return nb, explorers, time.monotonic() - started
+
+
+def check_budgets(site: Path, pages: list[str], seconds: float) -> list[str]:
+    """Measure each lesson page, the whole site and the build against the budgets; print the figures.
+
+    Returns the problems (a page or the site too big); the build time is printed, not enforced (it depends on
+    the machine and its load).
+    """
+    problems = []
+    for name in pages:
+        size = (site / name).stat().st_size
+        over = size > PAGE_BUDGET
+        print(f"  {name:36s} {size / 1e6:6.2f} MB  (budget {PAGE_BUDGET / 1e6:.0f} MB){'  OVER' if over else ''}")
+        if over:
+            problems.append(f"{name} is {size / 1e6:.2f} MB, over the {PAGE_BUDGET / 1e6:.0f} MB budget for a page")
+    total = sum(path.stat().st_size for path in site.rglob("*") if path.is_file())
+    print(f"  {'whole site':36s} {total / 1e6:6.2f} MB  (budget {SITE_BUDGET / 1e6:.0f} MB)"
+          f"{'  OVER' if total > SITE_BUDGET else ''}")
+    if total > SITE_BUDGET:
+        problems.append(f"the site is {total / 1e6:.2f} MB, over the {SITE_BUDGET / 1e6:.0f} MB budget")
+    print(f"  {'build time':36s} {seconds:6.0f} s   (budget {TIME_BUDGET} s on 2 cores, "
+          f"{os.cpu_count()} core(s) here){'  OVER' if seconds > TIME_BUDGET else ''}", flush=True)
+    return problems
+
+
+def page_html(nb: nbformat.NotebookNode, path: Path, explorers: dict, pages: dict[Path, str], site: Path,
+              exporter: SiteExporter) -> tuple[str, int]:
+    """The executed lesson ``nb`` (changed in place) as its page; and how many widgets it showed."""
+    try:
+        widgets = replace_widgets(nb, path.name, explorers)
+        add_alt_texts(nb)
+        body, _ = exporter.from_notebook_node(
+            nb, resources={"metadata": {"name": path.stem, "path": str(path.parent)},
+                           "site_css": SITE_CSS, "course_title": COURSE_TITLE})
+        soup = BeautifulSoup(body, "html.parser")
+        rewrite_links(soup, path.parent, pages, site)
+        readable_output_colours(soup)
+        name_formula_headers(soup)
+    except BuildError as error:
+        raise BuildError(f"{path.name}: {error}") from error
+    if soup.select(".course-explorer"):
+        script = soup.new_tag("script")
+        script.string = EXPLORER_SCRIPT
+        soup.body.append(script)
+    return str(soup), widgets
+
+
 def render(notebooks: list[Path], site: Path, timeout: int) -> None:
-    """Execute and export every notebook into the empty folder ``site``, then write its index."""
+    """Execute and export every notebook into the empty folder ``site``, then write its index.
+
+    Lessons run in parallel kernels, one per core; their explorers' frames are encoded in a pool of processes,
+    one per core, as each lesson finishes.
+    """
+    started = time.monotonic()
+    binder = binder_url(repository_url())  # checked before the lessons run
     pages = {path.resolve(): f"{path.stem}.html" for path in notebooks}
     exporter = make_exporter()
     lessons = []
-    for path in notebooks:
-        started = time.monotonic()
-        nb = execute(path, timeout)
-        title, summary = lesson_title_and_summary(nb, path.stem)
-        widgets = replace_widgets(nb, path.name)
-        nb.metadata["title"] = title
-        try:
-            add_alt_texts(nb)
-            body, _ = exporter.from_notebook_node(
-                nb, resources={"metadata": {"name": path.stem, "path": str(path.parent)},
-                               "site_css": SITE_CSS, "course_title": COURSE_TITLE})
-            soup = BeautifulSoup(body, "html.parser")
-            rewrite_links(soup, path.parent, pages, site)
-            readable_output_colours(soup)
-        except BuildError as error:
-            raise BuildError(f"{path.name}: {error}") from error
-        (site / pages[path.resolve()]).write_text(str(soup), encoding="utf-8")
-        # Lessons link to their exercises, so rewrite_links has copied them into the site.
-        exercises = f"exercises/{path.name}" if (site / "exercises" / path.name).is_file() else ""
-        lessons.append(dict(title=title, summary=summary, page=pages[path.resolve()], exercises=exercises))
-        print(f"{path.name}: ran in {time.monotonic() - started:.1f} s, {widgets} widget(s) -> {pages[path.resolve()]}",
-              flush=True)
-    (site / "index.html").write_text(index_page(lessons, build_info()), encoding="utf-8")
+    workers = os.cpu_count() or 1
+    results = {}
+    with concurrent.futures.ProcessPoolExecutor(workers) as encoders:
+        encoders.submit(int).result()  # start the encoders now, before the threads below (fork with one thread)
+        with concurrent.futures.ThreadPoolExecutor(min(workers, len(notebooks))) as runs:
+            running = {runs.submit(_timed_execute, path, timeout): path for path in notebooks}
+            try:
+                for future in concurrent.futures.as_completed(running):
+                    nb, explorers, seconds = future.result()
+                    encoded = {e["model_id"]: encode_explorer(e, encoders) for e in explorers}
+                    results[running[future]] = nb, encoded, seconds
+            except BaseException:
+                runs.shutdown(wait=True, cancel_futures=True)
+                raise
+        for path in notebooks:
+            nb, explorers, seconds = results[path]
+            title, summary = lesson_title_and_summary(nb, path.stem)
+            nb.metadata["title"] = title
+            while True:
+                text, widgets = page_html(copy.deepcopy(nb), path, explorers, pages, site, exporter)
+                size = len(text.encode("utf-8"))
+                if size <= PAGE_BUDGET:
+                    break
+                trimmed = trim_largest(explorers)
+                if trimmed is None:
+                    break  # nothing left to trim: check_budgets reports the page
+                print(f"{path.name}: {size / 1e6:.2f} MB is over the page budget: {trimmed} kept at its starting "
+                      "value", flush=True)
+            (site / pages[path.resolve()]).write_text(text, encoding="utf-8")
+            # Lessons link to their exercises, so rewrite_links has copied them into the site.
+            exercises = f"exercises/{path.name}" if (site / "exercises" / path.name).is_file() else ""
+            lessons.append(dict(title=title, summary=summary, page=pages[path.resolve()], exercises=exercises))
+            frames = sum(len(e["frames"]) for e in explorers.values())
+            pictures = sum(len(e["images"]) for e in explorers.values())
+            print(f"{path.name}: ran in {seconds:.1f} s, {widgets} widget(s), {len(explorers)} explorer(s) "
+                  f"pre-rendered at {frames} settings ({pictures} distinct pictures) -> {pages[path.resolve()]}",
+                  flush=True)
+    (site / "index.html").write_text(index_page(lessons, build_info(), binder),
+                                     encoding="utf-8")
+    print("budgets:")
+    problems = check_budgets(site, [pages[path.resolve()] for path in notebooks], time.monotonic() - started)
+    if problems:
+        raise BuildError("\n".join(problems))
 
 
 def build(notebooks: list[Path], out: Path, timeout: int = 600) -> None:
