@@ -87,8 +87,9 @@ def main() -> None:
                 times[sandboxed].append(seconds)
         plain = None if args.no_plain else run_plain(subs)
     mean = sum(r["score"] for r in rows.values()) / len(rows)
+    full = max(r["extra_data"]["max_score"] for r in rows.values())
     on, off = min(times[True]), min(times[False])
-    print(f"graded {len(rows)} submissions with {args.workers} workers, mean total {mean:.2f} / 9")
+    print(f"graded {len(rows)} submissions with {args.workers} workers, mean total {mean:.2f} / {full:g}")
     print(f"sandboxed:   {on:.1f} s ({on / len(rows):.2f} s per submission; rounds: "
           f"{', '.join(f'{t:.1f}' for t in times[True])})")
     print(f"no sandbox:  {off:.1f} s ({off / len(rows):.2f} s per submission; rounds: "
