@@ -60,7 +60,7 @@ def bench_lessons(repeat: int) -> None:
 
 def widget_cases():
     """(label, factory, control name, values to sweep) for every explorer in the lessons."""
-    from course_utils.widgets import descent, losses, race, schedules, training
+    from course_utils.widgets import descent, losses, momentum, noise, race, schedules, training
 
     grid = np.linspace
     return [
@@ -73,6 +73,8 @@ def widget_cases():
         ("03 parabola_explorer: learning_rate", descent.parabola_explorer, "learning_rate",
          descent.log_grid(1e-3, 2.0)),
         ("03 descent_explorer: learning_rate", descent.descent_explorer, "learning_rate", descent.log_grid(1e-4, 1.0)),
+        ("03 minibatch_explorer: batch_size", noise.minibatch_explorer, "batch_size", noise.BATCH_SIZES),
+        ("04 momentum_explorer: momentum", momentum.momentum_explorer, "momentum", grid(0.0, 0.99, 30)),
         ("04 race_explorer: learning_rate", race.race_explorer, "learning_rate", descent.log_grid(1e-4, 1.0)),
         ("05 schedule_explorer: learning_rate", schedules.schedule_explorer, "learning_rate",
          descent.log_grid(1e-4, 1.0)),
