@@ -210,9 +210,9 @@ HINTS: dict[str, tuple[str, ...]] = {
         "and stop, and do not shuffle.",
     ),
     "one_hot": (
-        "Row i of the identity matrix np.eye(num_classes) is exactly the one-hot vector of class i.",
-        "Steps: make the labels an integer array; use them as row indices into np.eye(num_classes); the result "
-        "has one row per label.",
+        "Each label becomes a row of num_classes zeros with a single 1 in the label's column.",
+        "Row i of the identity matrix np.eye(num_classes) is exactly that row for class i: make the labels an "
+        "integer array and use them as row indices into it; the result has one row per label.",
         "Labels can arrive as floats (3.0): convert them to integers before indexing, and always use num_classes "
         "columns, even if the largest class is missing from the labels.",
     ),
