@@ -327,21 +327,24 @@ DELEGATING = {  # assignment: [{cell: an answer that hands a numpy exercise to K
 }
 
 
+def grade_variants(tmp_path_factory, assignment: str, notebooks) -> dict:
+    """Grade ``{learner: notebook text}`` (made from the assignment's solution by ``notebooks(solution)``)."""
+    require_sandbox()
+    solution = next((ROOT / "solutions").glob(f"{assignment}_*.ipynb"))
+    subs, out = tmp_path_factory.mktemp(f"subs{assignment}"), tmp_path_factory.mktemp(f"out{assignment}")
+    for learner, text in notebooks(solution).items():
+        (subs / f"{learner}.ipynb").write_text(text)
+    return grade_batch(subs, assignment, out, exercises=ROOT / "exercises", workers=2,
+                       limits=Limits(cell_timeout=120, budget=600))
+
+
 @pytest.fixture(scope="module", params=sorted(WRONG))
 def graded(request, tmp_path_factory):
     """Grade the solution, the unfilled notebook and the wrong-answer submissions of one assignment."""
-    require_sandbox()
     assignment = request.param
-    solution = next((ROOT / "solutions").glob(f"{assignment}_*.ipynb"))
-    subs, out = tmp_path_factory.mktemp(f"subs{assignment}"), tmp_path_factory.mktemp(f"out{assignment}")
-    (subs / "solution.ipynb").write_text(variant(solution))
-    (subs / "unfilled.ipynb").write_text((ROOT / "exercises" / solution.name).read_text())
-    for index, wrong in enumerate(WRONG[assignment]):
-        (subs / f"wrong-{index}.ipynb").write_text(variant(solution, replace=wrong))
-
-    rows = grade_batch(subs, assignment, out, exercises=ROOT / "exercises", workers=2,
-                       limits=Limits(cell_timeout=120, budget=600))
-    return assignment, rows
+    return assignment, grade_variants(tmp_path_factory, assignment, lambda solution: {
+        "solution": variant(solution), "unfilled": (ROOT / "exercises" / solution.name).read_text(),
+        **{f"wrong-{i}": variant(solution, replace=wrong) for i, wrong in enumerate(WRONG[assignment])}})
 
 
 def test_every_assignment_has_a_rubric_for_each_graded_cell():
@@ -373,15 +376,9 @@ def test_solution_full_marks_unfilled_zero(graded):
 @pytest.fixture(scope="module", params=sorted(DELEGATING))
 def delegated(request, tmp_path_factory):
     """Grade the delegating submissions of one assignment (Keras needs more than batch_01's 8 s to import)."""
-    require_sandbox()
     assignment = request.param
-    solution = next((ROOT / "solutions").glob(f"{assignment}_*.ipynb"))
-    subs, out = tmp_path_factory.mktemp(f"deleg{assignment}"), tmp_path_factory.mktemp(f"delegout{assignment}")
-    for index, answer in enumerate(DELEGATING[assignment]):
-        (subs / f"delegating-{index}.ipynb").write_text(variant(solution, replace=answer))
-    rows = grade_batch(subs, assignment, out, exercises=ROOT / "exercises", workers=2,
-                       limits=Limits(cell_timeout=120, budget=600))
-    return assignment, rows
+    return assignment, grade_variants(tmp_path_factory, assignment, lambda solution: {
+        f"delegating-{i}": variant(solution, replace=answer) for i, answer in enumerate(DELEGATING[assignment])})
 
 
 def test_delegating_answer_scores_zero_with_the_self_checks_message(delegated):

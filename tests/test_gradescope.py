@@ -25,9 +25,8 @@ import pytest
 
 from course_utils.grade import Limits, grade_batch, gradescope, sandbox
 from course_utils.grade.__main__ import main as cli
+from tests.test_grade import ROOT, SOLUTION_01, require_sandbox
 
-ROOT = Path(__file__).resolve().parent.parent
-SOLUTION_01 = ROOT / "solutions" / "01_loss_as_error.ipynb"
 RELEASE_01 = ROOT / "exercises" / "01_loss_as_error.ipynb"
 CODE_01 = {"mse-check", "mae-check", "huber-check", "under_penalty_mse-check"}  # the exercises that are functions
 FORGED = '{"score": 9.0, "tests": []}'
@@ -43,15 +42,6 @@ CHEAT_LINGER = ("import subprocess, sys\n"
                 "    except OSError:\n        pass\n'''\n"
                 "subprocess.Popen(['setsid', sys.executable, '-c', script], start_new_session=True,\n"
                 "                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n")
-
-
-def require_bwrap():
-    """The stand-in container is bubblewrap: fail under CI, skip elsewhere, when it cannot run."""
-    reason = sandbox.check()
-    if reason:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"bubblewrap cannot run under CI: {reason}")
-        pytest.skip(f"no bubblewrap here: {reason}")
 
 
 def cheat_notebook() -> str:
@@ -144,7 +134,7 @@ def graded(autograder, tmp_path_factory):
     The three containers run side by side while the batch grades the same notebooks (the test takes about as
     long as one run on two cores).
     """
-    require_bwrap()
+    require_sandbox()  # the stand-in container is bubblewrap
     with ThreadPoolExecutor(len(SUBMISSIONS)) as pool:
         runs = {name: pool.submit(run_autograder, autograder, tmp_path_factory.mktemp(f"gradescope-{name}"),
                                   {"01_loss_as_error.ipynb": make()}, 2 if name == "cheat" else 0)
@@ -262,7 +252,7 @@ def test_cheat_scores_zero_for_the_delegating_exercise_and_cannot_forge(graded):
     ({"a.ipynb": "{}", "b.ipynb": "{}"}, "invalid-notebook"),
 ])
 def test_submission_without_one_notebook_gets_zero_and_a_message(autograder, tmp_path, files, status):
-    require_bwrap()
+    require_sandbox()  # the stand-in container is bubblewrap
     result, output = run_autograder(autograder, tmp_path, files)
     assert result is not None, output
     assert result["score"] == 0 and result["extra_data"]["status"] == status

@@ -24,12 +24,8 @@ def build_gradescope(argv) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_utils.grade gradescope",
                                      description="Build a Gradescope autograder zip (setup.sh, run_autograder, the "
                                      "pinned requirements, course_utils and the released notebook) for one assignment.")
-    parser.add_argument("--assignment", required=True, help="two digits: grades against exercises/NN_*.ipynb")
+    gradescope.add_options(parser)
     parser.add_argument("--out", required=True, type=Path, help="the zip to write (e.g. autograder.zip)")
-    parser.add_argument("--timeout", type=float, default=60, help="seconds per cell or test (default 60)")
-    parser.add_argument("--budget", type=float, default=480,
-                        help="seconds per submission (default 480: under Gradescope's default 10-minute limit)")
-    parser.add_argument("--memory-gb", type=float, default=3, help="memory of the learner's kernel (default 3)")
     args = parser.parse_args(argv)
     try:
         out = gradescope.build(args.assignment, args.out, timeout=args.timeout, budget=args.budget,

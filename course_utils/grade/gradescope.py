@@ -288,15 +288,22 @@ def run(assignment: str, root: Path = Path("/autograder"), limits: Limits | None
     return result
 
 
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """The options both commands take: the one that builds the zip writes them into run_autograder, which passes
+    them on to :func:`main`."""
+    parser.add_argument("--assignment", required=True, help="two digits: grades against exercises/NN_*.ipynb")
+    parser.add_argument("--timeout", type=float, default=60, help="seconds per cell or test (default 60)")
+    parser.add_argument("--budget", type=float, default=480,
+                        help="seconds per submission (default 480: under Gradescope's default 10-minute limit)")
+    parser.add_argument("--memory-gb", type=float, default=3, help="memory of the learner's kernel (default 3)")
+
+
 def main(argv=None) -> int:
     """``python -m course_utils.grade.gradescope --assignment NN``: what ``run_autograder`` runs."""
     parser = argparse.ArgumentParser(prog="python -m course_utils.grade.gradescope",
                                      description="Grade one Gradescope submission (inside Gradescope's container).")
-    parser.add_argument("--assignment", required=True, help="two digits: grades against exercises/NN_*.ipynb")
+    add_options(parser)
     parser.add_argument("--root", type=Path, default=Path("/autograder"), help="Gradescope's folder (/autograder)")
-    parser.add_argument("--timeout", type=float, default=60, help="seconds per cell or test (default 60)")
-    parser.add_argument("--budget", type=float, default=480, help="seconds for the submission (default 480)")
-    parser.add_argument("--memory-gb", type=float, default=3, help="memory of the kernel (default 3)")
     args = parser.parse_args(argv)
     _check_limits(args.timeout, args.budget, args.memory_gb)
     limits = Limits(cell_timeout=args.timeout, budget=args.budget, memory_bytes=int(args.memory_gb * (1 << 30)))
