@@ -246,14 +246,10 @@ def test_every_image_says_what_it_shows(site, lesson):
 
 def test_output_colours_are_darkened_to_readable_contrast():
     """Keras' coloured model summary keeps its hues, each darkened just enough for 4.5:1 on white."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("render_course", SCRIPT)
-    render = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(render)
+    render = render_module()
 
     def contrast(colour):
-        return 1.05 / (render._luminance(tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))) + 0.05)
+        return render.contrast_with_white(tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5)))
 
     for colour in ["#00d7ff", "#00af00", "#0087ff", "#ff0000", "#ffffff"]:
         darker = render.readable(colour)

@@ -500,13 +500,18 @@ def _luminance(rgb: tuple[int, int, int]) -> float:
     return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
 
+def contrast_with_white(rgb: tuple[int, int, int]) -> float:
+    """WCAG contrast ratio of an sRGB colour against white: (1 + 0.05) / (luminance + 0.05)."""
+    return 1.05 / (_luminance(rgb) + 0.05)
+
+
 def readable(hex_colour: str, minimum: float = 4.5) -> str:
     """The colour, darkened in steps keeping its hue until its contrast with white reaches ``minimum`` (WCAG AA)."""
     rgb = tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
     darker = rgb
     for step in range(101):
         darker = tuple(round(c * (1 - step / 100)) for c in rgb)
-        if 1.05 / (_luminance(darker) + 0.05) >= minimum:
+        if contrast_with_white(darker) >= minimum:
             break
     return "#{:02x}{:02x}{:02x}".format(*darker)
 
