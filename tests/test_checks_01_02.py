@@ -1,6 +1,8 @@
 """Checks of exercises 01-02: the case tables (reference, typical wrong answers) that test_check_honesty.py
 runs, and the tests specific to these checks (wrong types, edge cases never revealed, ...)."""
 
+import types
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -26,8 +28,18 @@ EPS = 1e-7
 REFERENCE = {**rubric_for("01"), **rubric_for("02")}
 
 
+def as_learners(fn):
+    """``fn`` as if a learner had typed it in a notebook: the same code, in a module of its own.
+
+    The references live in course_utils.checks, a package an answer may not call (it would score 0 as
+    delegating); a copy of their code in the notebook's namespace is what a learner's right answer is.
+    """
+    scope = {**fn.__globals__, "__name__": "__main__"}
+    return types.FunctionType(fn.__code__, scope, fn.__name__, fn.__defaults__, fn.__closure__)
+
+
 def reference(name):
-    return REFERENCE[f"{name}-check"].reference
+    return as_learners(REFERENCE[f"{name}-check"].reference)
 
 
 def under_reference(y_true, y_pred, under_weight=3.0):
@@ -82,6 +94,8 @@ CASES = {
         (huber_python_if, "must accept arrays"),
         (lambda t, p, delta=1.0: np.mean(np.where(np.abs(p - t) <= delta, (p - t) ** 2,
                                                   delta * np.abs(p - t) - 0.5 * delta**2), -1), "forgot the 0.5"),
+        (lambda t, p, delta=1.0: np.mean(np.where(np.abs(p - t) <= delta, 0.5 * (p - t) ** 2,
+                                                  delta * np.abs(p - t) - 0.5 * delta), -1), "delta SQUARED"),
         (lambda t, p, delta=1.0: np.sum(np.where(np.abs(p - t) <= delta, 0.5 * (p - t) ** 2,
                                                  delta * np.abs(p - t) - 0.5 * delta**2), -1), "summed"),
     ]),
@@ -141,11 +155,13 @@ def test_wrong_types_get_a_clear_message(bad, words):
 def test_expected_values_of_fixed_edge_cases_are_never_shown():
     """Only fresh random inputs reveal their expected value; fixed edge cases never do."""
     calls = []
+    randoms = sum(not case.edge for case in check_mse.definition.cases(np.random.default_rng()))
+    assert randoms >= 3
 
     def wrong_on_edges(t, p):
         calls.append(1)
         result = reference("mse")(t, p)
-        return result if len(calls) <= 5 else result + 1.0  # right on the random cases, wrong afterwards
+        return result if len(calls) <= randoms else result + 1.0  # right on the random cases, wrong afterwards
 
     with pytest.raises(CheckFailed) as info:
         check_mse(wrong_on_edges)

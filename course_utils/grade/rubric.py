@@ -12,14 +12,15 @@ the in-notebook check uses.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-
 import numpy as np
 
-from course_utils import optimizers, surfaces
+from course_utils import optimizers
+from course_utils.checks import losses
+from course_utils.checks.definition import Case, Code, Exercise, Tensor
 from course_utils.checks.questions import QUESTIONS, Question
-from course_utils.checks.uses import USES, delegation_message
+from course_utils.checks.uses import delegation_message
+
+__all__ = ["Case", "Code", "Exercise", "Tensor", "NoRubric", "RUBRICS", "judge", "rubric_for"]
 
 EPS = 1e-7  # Keras' probability clip
 
@@ -28,185 +29,13 @@ EPS = 1e-7  # Keras' probability clip
 # frame, and of each C function, entered during the call) scores 0 with the line delegation_message gives.
 
 
-@dataclass(frozen=True)
-class Code:
-    """An argument built from a Python expression over ``np``, ``optimizers`` and ``surfaces``."""
-
-    source: str
-
-    def build(self):
-        namespace = {"__builtins__": __builtins__, "np": np, "optimizers": optimizers, "surfaces": surfaces}
-        return eval(self.source, namespace)  # the rubric's own, trusted expression
+def _table(exercises) -> dict[str, Exercise]:
+    """A rubric: each exercise's definition under its graded cell's id."""
+    return {f"{exercise.function}-check": exercise for exercise in exercises}
 
 
-@dataclass(frozen=True)
-class Tensor:
-    """An argument given to the learner as ``tf.constant(value, dtype)`` (and to the reference as numpy)."""
-
-    value: np.ndarray
-    dtype: str
-
-
-@dataclass(frozen=True)
-class Case:
-    args: tuple
-    kwargs: dict = field(default_factory=dict)
-    label: str = "a random input"
-
-    def grader_args(self):
-        """The arguments as the reference sees them (grader-side objects)."""
-        def convert(a):
-            if isinstance(a, Code):
-                return a.build()
-            if isinstance(a, Tensor):
-                return np.asarray(a.value)
-            return a.copy() if isinstance(a, np.ndarray) else a
-
-        return [convert(a) for a in self.args], {k: convert(v) for k, v in self.kwargs.items()}
-
-
-@dataclass(frozen=True)
-class Exercise:
-    """One graded exercise: ``function(*case.args, **case.kwargs)`` must match ``reference`` on every case.
-
-    ``returns`` is 0 for one array/number, ``n`` for a tuple of ``n`` of them; ``parts`` names them in
-    feedback. When the learner's answer is a class or needs a harness (a model to train, a schedule to
-    put in a graph), ``adapter`` is grader source defining ``adapt(answer)``, run in the kernel, that
-    returns the function actually called. ``verdict(case, values)``, when given, replaces the comparison
-    with ``reference`` (for answers judged by a threshold, like a trained model's accuracy). A concept
-    question (``question``, see :func:`asked`) has no function: the probe reads ``answer_qN`` as data and
-    :func:`judge` applies the question's own verdict. What an answer may call is ``USES[function]``.
-    """
-
-    function: str
-    cases: Callable[[np.random.Generator], list[Case]]
-    reference: Callable | None
-    rtol: float = 1e-6
-    atol: float = 1e-8
-    returns: int = 0
-    parts: tuple[str, ...] = ()
-    adapter: str = ""
-    verdict: Callable[[Case, list[np.ndarray]], str | None] | None = None
-    question: Question | None = None  # a concept question: the kernel's answer_qN is read as data, judged here
-
-    @property
-    def forbidden(self) -> tuple[str, ...]:
-        """Packages the answer may not call (:data:`course_utils.checks.uses.USES`; nothing for a question)."""
-        return () if self.question is not None else USES[self.function].forbidden
-
-    @property
-    def allowed(self) -> tuple[str, ...]:
-        return () if self.question is not None else USES[self.function].allowed
-
-    def passed_message(self, count: int) -> str:
-        """The feedback line of a full score on ``count`` cases."""
-        if self.question is not None:
-            return f"{self.function} is right."
-        tests = f"{count} tests" if count > 1 else "a test"
-        return f"{self.function} passed {tests} on fresh random inputs and edge cases."
-
-    def expected(self, case: Case):
-        if self.reference is None:
-            return None
-        args, kwargs = case.grader_args()
-        with np.errstate(all="ignore"):
-            return self.reference(*args, **kwargs)
-
-
-# --- lesson 01 -----------------------------------------------------------------------------------------------
-
-
-def _regression(rng, extra=lambda rng: {}):
-    cases = []
-    for shape in [(3,), (4,), (2, 3), (5, 2), (1, 4), (3, 2, 4)]:
-        scale = float(rng.choice([1.0, 10.0, 0.1]))
-        t, p = rng.normal(size=shape) * scale, rng.normal(size=shape) * scale
-        cases.append(Case((t, p), extra(rng), f"a random input of shape {shape}"))
-    edges = [([2.0], [2.0], "a perfect prediction"), ([1.0, -1.0], [-1.0, 1.0], "errors that cancel"),
-             ([[0.0, 0.0]], [[3.0, -4.0]], "a one-sample batch"), ([5.0, 5.0], [4.0, 6.0], "one under, one over")]
-    cases += [Case((np.array(t), np.array(p)), extra(rng), label) for t, p, label in edges]
-    return cases
-
-
-def _huber(t, p, delta=1.0):
-    a = np.abs(p - t)
-    return np.mean(np.where(a <= delta, 0.5 * a**2, delta * a - 0.5 * delta**2), -1)
-
-
-def _under(t, p, under_weight=3.0):
-    e2 = (t - p) ** 2
-    return np.mean(np.where(p < t, under_weight * e2, e2), -1)
-
-
-LESSON_01 = {
-    "mse-check": Exercise("mse", _regression, lambda t, p: np.mean((t - p) ** 2, -1)),
-    "mae-check": Exercise("mae", _regression, lambda t, p: np.mean(np.abs(t - p), -1)),
-    "huber-check": Exercise(
-        "huber", lambda rng: _regression(rng) + _regression(rng, lambda r: {"delta": float(r.uniform(0.2, 3.0))}),
-        _huber),
-    "under_penalty_mse-check": Exercise(
-        "under_penalty_mse",
-        lambda rng: _regression(rng) + _regression(rng, lambda r: {"under_weight": float(r.uniform(1.5, 5.0))}),
-        _under),
-}
-
-# --- lesson 02 -----------------------------------------------------------------------------------------------
-
-
-def _binary(rng):
-    cases = [Case((rng.integers(0, 2, size=s).astype(float), rng.uniform(0.01, 0.99, size=s)), {},
-                  f"a random input of shape {s}") for s in [(4,), (3, 2), (2, 5)]]
-    edges = [([1.0, 0.0], [1.0, 0.0], "exactly right"), ([1.0, 0.0], [0.0, 1.0], "certain and wrong"),
-             ([[1.0, 0.0, 1.0]], [[0.9, 0.1, 0.51]], "a one-sample batch")]
-    return cases + [Case((np.array(t), np.array(p)), {}, label) for t, p, label in edges]
-
-
-def _categorical(rng):
-    cases = []
-    for s in [(3,), (4, 3), (2, 5)]:
-        z = rng.normal(size=s) * 2
-        p = np.exp(z) / np.exp(z).sum(-1, keepdims=True)
-        cases.append(Case((np.eye(s[-1])[rng.integers(0, s[-1], size=s[:-1])], p), {}, f"a random input of shape {s}"))
-    edges = [([0.0, 1.0, 0.0], [0.1, 0.8, 0.1], "a confident right answer"),
-             ([[1.0, 0.0, 0.0]], [[0.0, 0.5, 0.5]], "probability 0 for the true class")]
-    return cases + [Case((np.array(t), np.array(p)), {}, label) for t, p, label in edges]
-
-
-def _hinge_cases(rng):
-    cases = [Case((rng.choice([-1.0, 1.0], size=s), rng.normal(size=s) * 1.5), {}, f"a random input of shape {s}")
-             for s in [(3,), (4,), (2, 3)]]
-    edges = [([1.0, -1.0], [3.0, -2.0], "beyond the margin"), ([[1.0, -1.0, 1.0]], [[-0.5, 0.5, 1.0]], "a batch")]
-    return cases + [Case((np.array(t), np.array(p)), {}, label) for t, p, label in edges]
-
-
-def _bce(t, p):
-    p = np.clip(p, EPS, 1 - EPS)
-    return np.mean(-(t * np.log(p) + (1 - t) * np.log(1 - p)), -1)
-
-
-def _logits_cases(rng):
-    cases = [Case((Tensor(rng.integers(0, 2, size=(n, 1)), "int32"),
-                   Tensor((rng.normal(size=(n, 1)) * 4).astype(np.float32), "float32")), {},
-                  f"a random batch of {n}") for n in (3, 6)]
-    edges = [([[1], [0], [1], [0]], [[1000.0], [1000.0], [-1000.0], [-1000.0]], "logits of +-1000"),
-             ([[1]], [[0.0]], "a logit of 0")]
-    return cases + [Case((Tensor(np.array(t), "int32"), Tensor(np.array(p, np.float32), "float32")), {}, label)
-                    for t, p, label in edges]
-
-
-def _logits_objective(labels, logits):
-    z, x = labels.astype(np.float64), logits.astype(np.float64)
-    return np.mean(np.maximum(x, 0) - x * z + np.log1p(np.exp(-np.abs(x))))
-
-
-LESSON_02 = {
-    "binary_crossentropy-check": Exercise("binary_crossentropy", _binary, _bce, rtol=1e-5, atol=1e-5),
-    "categorical_crossentropy-check": Exercise(
-        "categorical_crossentropy", _categorical,
-        lambda t, p: -np.sum(t * np.log(np.clip(p, EPS, 1 - EPS)), -1), rtol=1e-5, atol=1e-5),
-    "hinge-check": Exercise("hinge", _hinge_cases, lambda t, p: np.mean(np.maximum(0.0, 1.0 - t * p), -1)),
-    "logits_objective-check": Exercise("logits_objective", _logits_cases, _logits_objective, rtol=1e-4, atol=1e-5),
-}
+LESSON_01 = _table(losses.LESSON_01)
+LESSON_02 = _table(losses.LESSON_02)
 
 # --- lesson 03 -----------------------------------------------------------------------------------------------
 # References of 03 and 04 are named after their exercises: tests/test_checks_03_04.py uses them as model answers.
@@ -696,6 +525,7 @@ def judge(exercise: Exercise, case: Case, expected, got: dict) -> str | None:
     if exercise.verdict is not None:
         return exercise.verdict(case, values)
     wanted = list(expected) if exercise.returns else [expected]
+    accepted = exercise.accepted_on(case)
     for index, (value, want) in enumerate(zip(values, wanted)):
         if exercise.parts:
             which = f" ({exercise.parts[index]})"
@@ -704,6 +534,10 @@ def judge(exercise: Exercise, case: Case, expected, got: dict) -> str | None:
         want = np.asarray(want, dtype=np.float64)
         if value.shape != want.shape:
             return f"{call} returned shape {value.shape}{which}, expected shape {want.shape}."
-        if not np.allclose(value, want, rtol=exercise.rtol, atol=exercise.atol):
-            return f"{call} gave a wrong value{which}."
+        also = [a[index] if exercise.returns else a for a in accepted]
+        if not any(np.allclose(value, ok, rtol=exercise.rtol, atol=exercise.atol) for ok in [want, *also]):
+            # the self-check's hint for the typical mistake this value fits, if one does
+            hints = [m.hint for m in exercise.mistakes_on(case)
+                     if m.part == index and m.fits(value, exercise.rtol, exercise.atol)]
+            return f"{call} gave a wrong value{which}." + (f" Hint: {hints[0]}" if hints else "")
     return None
