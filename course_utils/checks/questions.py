@@ -161,6 +161,14 @@ def _momentum_growth(momentum=0.9, steps=400) -> float:
     return float(abs(update[0]) / (learning_rate * gradient[0]))
 
 
+def _one_certain_mistake(batch=100) -> float:
+    """The mean cross-entropy of a batch certain and right on all samples but one, certain and wrong on that one."""
+    y_true = np.tile([1.0, 0.0], (batch, 1))
+    y_pred = y_true.copy()
+    y_pred[0] = [0.0, 1.0]
+    return float(np.mean(losses.categorical_crossentropy(y_true, y_pred)))
+
+
 def _adam_first_step(gradient=30.0) -> float:
     optimizer = optimizers.adam(0.001)
     update, _ = optimizer.update(np.array([gradient]), optimizer.init(np.zeros(1)))
@@ -196,10 +204,10 @@ QUESTIONS: dict[str, dict[str, Question]] = {
                        "against -ln 0.51 = 0.673. Confidence in the right answer lowers the loss.",
                        choices={"a": "the one that says 90%", "b": "the one that says 51%",
                                 "c": "neither: both are right, so both cost the same"}),
-        "q3": Question("02", "q3", lambda: float(losses.categorical_crossentropy(np.array([1.0, 0.0]),
-                                                                                  np.array([0.0, 1.0]))),
-                       "Keras clips probabilities to [1e-7, 1 - 1e-7] before the log, so probability 0 counts as "
-                       "1e-7 and the loss is -ln(1e-7) = 7 ln 10, about 16.1: large but finite, never infinity."),
+        "q3": Question("02", "q3", _one_certain_mistake,
+                       "Keras clips probability 0 to 1e-7, so the one certain mistake costs -ln(1e-7) = 16.1, while "
+                       "each of the 99 certain right answers costs -ln(1 - 1e-7), about 1e-7: the mean is about "
+                       "16.1 / 100 = 0.161. One confident mistake outweighs everything else in the batch."),
     },
     "03": {
         "q1": Question("03", "q1", lambda: surfaces.critical_learning_rate(surfaces.parabola),
