@@ -461,3 +461,12 @@ def test_judge_and_decode_are_strict():
         decode(encoded(["passed"]), exercise, 1)
     with pytest.raises(BadProbeResult):
         decode("✓ all checks passed", exercise, 1)
+
+
+def test_a_changed_exercise_definition_regrades_everything():
+    """The exercise definitions (course_utils/checks) decide grades as much as the grader's own code does."""
+    from course_utils.grade import batch
+
+    names = {path.relative_to(ROOT).as_posix() for path in batch.grader_sources()}
+    assert {"course_utils/checks/definition.py", "course_utils/checks/losses.py", "course_utils/checks/questions.py",
+            "course_utils/checks/uses.py", "course_utils/grade/rubric.py"} <= names

@@ -196,10 +196,16 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def grader_sources() -> list[Path]:
+    """The grader's code and the exercise definitions it grades with (course_utils.checks)."""
+    package = Path(__file__).parent.parent
+    return sorted([*(package / "grade").glob("*.py"), *(package / "checks").glob("*.py")])
+
+
 def grader_fingerprint() -> str:
-    """A hash of the grader's source: a changed rubric regrades everything."""
+    """A hash of the grader's source: a changed rubric or exercise definition regrades everything."""
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
+    for path in grader_sources():
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
