@@ -14,7 +14,7 @@ import re
 import numpy as np
 import pytest
 
-from course_utils.checks import CheckFailed, descent, engine, training
+from course_utils.checks import CheckFailed, engine, training
 from course_utils.checks.hints import LOG
 from tests.test_checks_01_02 import CASES as CASES_01_02
 from tests.test_checks_03_04 import CASES as CASES_03_04
@@ -97,7 +97,7 @@ ALL_TABLES = {
 def test_every_typical_mistake_has_a_wrong_answer_that_gets_its_hint(monkeypatch):
     """The catalogue and the tables agree: each hint a check can give for a wrong value is given to a mutant."""
     offered, current = {}, [None]
-    for module in (engine, descent, training):  # definitions call engine.compare; older checks their own name
+    for module in (engine, training):  # definitions call engine.compare; older checks their own name
         original = module.compare
 
         def recording(name, got, expected, inputs, mistakes=(), *, _original=original, **kwargs):

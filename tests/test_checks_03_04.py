@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from course_utils import gradients, optimizers, surfaces
+from course_utils.checks import CheckFailed, descent
+from course_utils.checks.definition import Code
 from course_utils.checks.descent import (
-    CheckFailed,
     check_adam_update,
     check_best_learning_rate,
     check_final_loss,
@@ -17,19 +18,21 @@ from course_utils.checks.descent import (
     check_rmsprop_update,
     check_sgd_momentum_update,
 )
-from course_utils.grade.rubric import (
-    adam_update,
-    best_learning_rate,
-    final_loss,
-    fit_linear,
-    gradient_descent,
-    mse_gradient,
-    numerical_gradient,
-    rmsprop_update,
-    sgd_momentum_update,
-)
+from course_utils.grade.rubric import judge, rubric_for
+from tests.test_checks_01_02 import as_learners
 
-# ---- references: what a learner writes, in float64 numpy: the grader's own (course_utils.grade.rubric) -----
+# ---- model answers: each definition's numpy reference, as a learner would type it (course_utils.checks.descent) -
+
+numerical_gradient = as_learners(descent.NUMERICAL_GRADIENT.reference)
+mse_gradient = as_learners(descent.MSE_GRADIENT.reference)
+gradient_descent = as_learners(descent.GRADIENT_DESCENT.reference)
+fit_linear = as_learners(descent.FIT_LINEAR.reference)
+sgd_momentum_update = as_learners(descent.SGD_MOMENTUM_UPDATE.reference)
+rmsprop_update = as_learners(descent.RMSPROP_UPDATE.reference)
+adam_update = as_learners(descent.ADAM_UPDATE.reference)
+final_loss = as_learners(descent.FINAL_LOSS.reference)
+best_learning_rate = as_learners(descent.BEST_LEARNING_RATE.reference)
+
 
 def numerical_gradient_in_place_restored(f, x, eps=1e-6):
     """cs231n's pattern: change x in place but put every entry back exactly: fine."""
@@ -93,6 +96,17 @@ def ng_rows_only(f, x, eps=1e-6):
         step = np.zeros_like(x)
         step[i] = eps
         grad[i] = (f(x + step) - f(x - step)) / (2 * eps)
+    return grad
+
+
+def ng_one_dimensional(f, x, eps=1e-6):
+    """Written for a vector only: one entry per row of a matrix."""
+    grad = np.zeros(len(x))
+    for i in range(len(x)):
+        plus, minus = x.copy(), x.copy()
+        plus[i] += eps
+        minus[i] -= eps
+        grad[i] = (f(plus) - f(minus)) / (2 * eps)
     return grad
 
 
@@ -231,6 +245,11 @@ def final_loss_extra_step(optimizer, surface, num_steps):
     return final_loss(optimizer, surface, num_steps + 1)
 
 
+def final_loss_minus_inf(optimizer, surface, num_steps):
+    loss = final_loss(optimizer, surface, num_steps)
+    return -loss if loss == float("inf") else loss
+
+
 def best_lr_loss(make_optimizer, surface, candidates, num_steps):
     return min(final_loss(make_optimizer(lr), surface, num_steps) for lr in candidates)
 
@@ -253,6 +272,7 @@ CASES = {
         (ng_aliased, "does not copy"),
         (ng_rows_only, "np.ndindex"),
         (ng_fixed_eps, "eps argument"),
+        (ng_one_dimensional, "only range(len(x))"),
         (lambda f, x, eps=1e-6: numerical_gradient(f, x, eps)[..., None], "shape"),
     ]),
     "mse_gradient": (check_mse_gradient, mse_gradient, [
@@ -261,7 +281,7 @@ CASES = {
         (lambda w, b, x, y: (2 * x.T @ (x @ w + b - y), 2 * np.sum(x @ w + b - y)), "MEAN"),
         (lambda w, b, x, y: (mse_gradient(w, b, x, y)[0], 0.0), "forgot db"),
         (lambda w, b, x, y: mse_gradient(w, b, x, y)[0], "2 values"),
-        (lambda w, b, x, y: (2 * (x @ w + b - y) / len(y), 2 * np.mean(x @ w + b - y)), "one per weight"),
+        (lambda w, b, x, y: (2 * (x @ w + b - y) / len(y), 2 * np.mean(x @ w + b - y)), "one number per weight"),
         (lambda w, b, x, y: (x.T @ (x @ w + b - y), np.mean(x @ w + b - y)), "summed over the samples and forgot"),
         (lambda w, b, x, y: (mse_gradient(w, b, x, y)[0], 2 * np.sum(x @ w + b - y)), "db is a sum"),
         (lambda w, b, x, y: (mse_gradient(w, b, x, y)[0], -mse_gradient(w, b, x, y)[1]), "sign of db"),
@@ -339,6 +359,7 @@ CASES = {
         (final_loss_extra_step, "one step too many"),
         (lambda opt, s, n: float("inf"), "did not diverge"),
         (lambda opt, s, n: final_loss(opt, s, max(n - 1, 0)), "one step too few"),
+        (final_loss_minus_inf, "has no final loss"),
     ]),
     "best_learning_rate": (check_best_learning_rate, best_learning_rate, [
         (best_lr_loss, "LOSS"),
@@ -391,8 +412,8 @@ def test_the_float64_references_agree_with_course_utils():
     (check_numerical_gradient, lambda f, x, eps=1e-6: "0.5", "str"),
     (check_numerical_gradient, lambda f, x: x, "TypeError"),
     (check_numerical_gradient, 42, "should be a function"),
-    (check_mse_gradient, lambda w, b, x, y: (w, None), "None"),
-    (check_mse_gradient, lambda w, b, x, y: (w, np.ones(2)), "one number"),
+    (check_mse_gradient, lambda w, b, x, y: (mse_gradient(w, b, x, y)[0], None), "None"),
+    (check_mse_gradient, lambda w, b, x, y: (mse_gradient(w, b, x, y)[0], np.ones(2)), "one number"),
     (check_gradient_descent, lambda g, w0, lr, n: [[w0]], "shape"),
     (check_sgd_momentum_update, lambda g, v, lr, mu: None, "return"),
     (check_rmsprop_update, lambda g, v, lr: rmsprop_update(g, v, lr), "rho"),  # no rho / epsilon parameters
@@ -409,11 +430,13 @@ def test_wrong_types_get_a_clear_message(check, bad, words):
 def test_expected_values_of_fixed_edge_cases_are_never_shown():
     """Only fresh random inputs reveal their expected value; fixed edge cases never do."""
     calls = []
+    randoms = sum(not case.edge for case in check_gradient_descent.definition.cases(np.random.default_rng()))
+    assert randoms >= 3
 
     def wrong_on_edges(grad_fn, w0, learning_rate, num_steps):
         calls.append(1)
         result = gradient_descent(grad_fn, w0, learning_rate, num_steps)
-        return result if len(calls) <= 4 else result + 1.0  # right on the random cases, wrong afterwards
+        return result if len(calls) <= randoms else result + 1.0  # right on the random cases, wrong afterwards
 
     with pytest.raises(CheckFailed) as info:
         check_gradient_descent(wrong_on_edges)
@@ -439,7 +462,55 @@ def test_every_check_is_fast():
         assert time.perf_counter() - start < 5, name
 
 
-def test_surfaces_shown_in_messages_still_work_like_surfaces():
-    from course_utils.checks.descent import _RAVINE
+def test_objects_handed_over_are_course_objects_shown_as_formulas():
+    """Surfaces, optimizers and functions are Code: the grader sends the expression, messages show the formula."""
+    for exercise in (descent.FINAL_LOSS, descent.BEST_LEARNING_RATE):
+        for case in exercise.cases(np.random.default_rng()):
+            surface = case.args[1]
+            assert isinstance(surface, Code) and isinstance(surface.build(), surfaces.Surface)
+            assert "0x" not in repr(case.args[0]) and "<" not in repr(surface)
+    assert isinstance(check_final_loss.definition.cases(np.random.default_rng())[0].args[0].build(),
+                      optimizers.Optimizer)
 
-    assert _RAVINE.name == surfaces.ravine.name and repr(_RAVINE) == "surfaces.ravine"
+
+def test_the_grader_runs_these_definitions():
+    """One definition per exercise: the rubric of 03 and 04 lists the very Exercise objects the checks run."""
+    for lesson, exercises in [("03", descent.LESSON_03), ("04", descent.LESSON_04)]:
+        graded = rubric_for(lesson)
+        for exercise in exercises:
+            assert graded[f"{exercise.function}-check"] is exercise
+            assert getattr(descent, f"check_{exercise.function}").definition is exercise
+
+
+def test_momentum_runs_change_the_learning_rate_from_call_to_call():
+    """PyTorch's form is only told apart from Keras' when the rate changes: every run's rate decays."""
+    cases = descent.SGD_MOMENTUM_UPDATE.cases(np.random.default_rng())
+    rates = [case.args[2] for case in cases[:30]]
+    assert len(set(rates)) == 30
+
+
+def test_in_place_changes_fail_in_the_self_check():
+    message = str(pytest.raises(CheckFailed, check_gradient_descent, gd_mutates_w0).value)
+    assert "changed the caller's array `w0` in place" in message and "\nbefore    w0 = " in message
+
+
+@pytest.mark.parametrize("name, mutant, words", [
+    ("sgd_momentum_update", momentum_pytorch_hidden_buffer(), "changes from call to call"),
+    ("adam_update", adam_t0, "t = step + 1"),
+    ("final_loss", final_loss_diverged_ignored, "diverged"),
+    ("gradient_descent", gd_uphill, "UPHILL"),
+])
+def test_the_graders_feedback_names_the_same_mistake(name, mutant, words):
+    """The grader calls the cases in order, one call each (as the kernel does); its feedback has the check's hint."""
+    exercise = rubric_for("03" if name == "gradient_descent" else "04")[f"{name}-check"]
+    for case in exercise.cases(np.random.default_rng()):
+        args, kwargs = case.learner_args()
+        with np.errstate(all="ignore"):  # as in the kernel
+            value = mutant(*args, **kwargs)
+        leaves = [{"shape": list(np.shape(v)), "data": np.ravel(v).astype(float)}
+                  for v in (value if exercise.returns else [value])]
+        got = {"items": leaves} if exercise.returns else {"value": leaves[0]}
+        feedback = judge(exercise, case, exercise.expected(case), got)
+        if feedback:
+            break
+    assert feedback and words.lower() in feedback.partition(" Hint: ")[2].lower(), feedback

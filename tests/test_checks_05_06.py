@@ -198,11 +198,13 @@ def test_wrong_types_get_a_clear_message(bad, words):
 def test_expected_values_of_fixed_edge_cases_are_never_shown():
     """Only fresh random inputs reveal their expected value; fixed edge cases never do."""
     calls = []
+    randoms = sum(not case.edge for case in check_exponential_decay.definition.cases(np.random.default_rng()))
+    assert randoms >= 3
 
     def wrong_on_edges(step, *args, **kwargs):
         calls.append(1)
         result = exponential_reference(step, *args, **kwargs)
-        return result if len(calls) <= 5 else result * 1.5  # right on the 5 random cases, wrong afterwards
+        return result if len(calls) <= randoms else result * 1.5  # right on the random cases, wrong afterwards
 
     with pytest.raises(CheckFailed) as info:
         check_exponential_decay(wrong_on_edges)
@@ -389,6 +391,7 @@ TRAIN_STEP_MUTANTS = [
     (lambda m, o, x, y: -step_with(m, o, x, y), "negative"),
     (lambda m, o, x, y: None, "return"),
     (loss_after_the_update, "before the update"),
+    (lambda m, o, x, y: step_with(m, o, x, y, reduce=ops.sum) / len(y), "batch-size times"),  # the sum in the tape
 ]
 
 
@@ -502,3 +505,50 @@ def test_train_digits_wrong_answers_fail_with_a_hint(mutant, words):
     with pytest.raises(CheckFailed) as info:
         check_train_digits(digits_model, mutant)
     assert words.lower() in str(info.value).lower(), f"{words!r} not in: {info.value}"
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# One definition: the grader judges the same Exercise the self-check runs
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def graded(lesson, name, answer):
+    """The grader's feedback per case for ``answer``, its adapter run here instead of in a kernel."""
+    from course_utils.checks.definition import adapted
+    from course_utils.grade.rubric import judge, rubric_for
+
+    definition = rubric_for(lesson)[f"{name}-check"]
+    function, feedback = adapted(definition, answer), []
+    for case in definition.cases(np.random.default_rng()):
+        args, kwargs = case.learner_args()
+        values = function(*args, **kwargs)
+        leaves = [{"shape": list(np.shape(v)), "data": np.asarray(v, dtype=float).ravel()}
+                  for v in (values if definition.returns else [values])]
+        got = {"items": leaves} if definition.returns else {"value": leaves[0]}
+        feedback.append(judge(definition, case, definition.expected(case), got))
+    return feedback
+
+
+def test_the_rubric_lists_the_self_checks_definitions():
+    from course_utils.checks import training
+    from course_utils.grade.rubric import rubric_for
+
+    for lesson, exercises in {"05": training.LESSON_05, "06": training.LESSON_06}.items():
+        assert all(rubric_for(lesson)[f"{e.function}-check"] is e for e in exercises)
+    assert check_exponential_decay.definition is training.EXPONENTIAL_DECAY
+    assert check_one_hot.definition is training.ONE_HOT
+
+
+@pytest.mark.parametrize("lesson, name, answer, hint", [
+    ("05", "exponential_decay", lambda step, lr, ds, r, staircase=False: lr * r ** (np.asarray(step) / ds),
+     "ignored staircase"),
+    ("05", "WarmupSchedule", WARMUP_MUTANTS[1][0], "ignored initial_learning_rate"),
+    ("06", "train_step", lambda m, o, x, y: step_with(m, o, x, y, sign=-1.0), "uphill"),
+    ("06", "make_batches", lambda x, y, b: batches_with(x, y, b, extra=1), "end excluded"),
+])
+def test_the_grader_passes_the_reference_and_names_a_typical_mistake(lesson, name, answer, hint):
+    references = {"exponential_decay": exponential_reference, "WarmupSchedule": WarmupReference,
+                  "train_step": train_step_reference, "make_batches": batches_reference}
+    assert not any(graded(lesson, name, references[name]))
+    feedback = [line for line in graded(lesson, name, answer) if line]
+    assert feedback and all(hint in line for line in feedback), feedback

@@ -13,7 +13,7 @@ get which hint (``mistakes``) and how close is close (``rtol``, ``atol``). Its g
 
     >>> square = Exercise("square", lambda rng: [Case((np.array([3.0]),), edge=True)], lambda x: x**2,
     ...                   arguments=("x",), mistakes=lambda x: [Mistake("you doubled x; square it.", 2 * x)])
-    >>> [m.hint for m in square.mistakes_on(square.cases(None)[0]) if m.fits(6.0)]
+    >>> [m.hint for m in square.mistakes_on(square.cases(None)[0]) if m.fits(np.array([6.0]))]
     ['you doubled x; square it.']
 """
 
@@ -73,22 +73,18 @@ class Case:
 
     def grader_args(self):
         """The arguments as the reference sees them (numpy arrays, built objects), as fresh copies."""
-        def convert(a):
-            if isinstance(a, Code):
-                return a.build()
-            if isinstance(a, Tensor):
-                return np.asarray(a.value)
-            return a.copy() if isinstance(a, np.ndarray) else a
-
-        return [convert(a) for a in self.args], {k: convert(v) for k, v in self.kwargs.items()}
+        return self._built(tensors=False)
 
     def learner_args(self):
         """The arguments as the learner's function gets them (tensors where the exercise asks for tensors)."""
+        return self._built(tensors=True)
+
+    def _built(self, tensors: bool):
         def convert(a):
+            if isinstance(a, Code) or (tensors and isinstance(a, Tensor)):
+                return a.build()
             if isinstance(a, Tensor):
-                return a.build()
-            if isinstance(a, Code):
-                return a.build()
+                return np.asarray(a.value)
             return a.copy() if isinstance(a, np.ndarray) else a
 
         return [convert(a) for a in self.args], {k: convert(v) for k, v in self.kwargs.items()}
@@ -126,6 +122,12 @@ class Exercise:
             called, when the answer is a class or needs a harness.
         verdict: ``verdict(case, values)`` replaces the comparison with ``reference`` (a trained model's accuracy).
         question: a concept question (:mod:`course_utils.checks.questions`): no function, ``answer_qN`` is data.
+        crash_hints: ``(words, hint)`` pairs: in the self-check, a crash of the answer whose error has ``words``
+            in it gets ``hint`` (float labels used as indices: ``labels.astype(int)``).
+        shape_hint: ``shape_hint(got, expected)``, in the self-check, the hint for a result of shape ``got``
+            where shape ``expected`` is wanted ("" when none fits).
+        unchanged: ``(position, hint)`` pairs: in the self-check, the answer gets the case's own arrays at these
+            argument positions, and one it changes in place fails with ``hint`` (the caller's ``x`` or ``w0``).
     """
 
     function: str
@@ -144,6 +146,9 @@ class Exercise:
     adapter: str = ""
     verdict: Callable | None = None
     question: object = None
+    crash_hints: tuple[tuple[str, str], ...] = ()
+    shape_hint: Callable | None = None
+    unchanged: tuple[tuple[int, str], ...] = ()
 
     @property
     def forbidden(self) -> tuple[str, ...]:
@@ -222,7 +227,8 @@ def self_check(exercise: Exercise, answer) -> None:
     cases = exercise.cases(engine.fresh_rng())
     for case in cases:
         args, kwargs = case.learner_args()
-        result = engine.call(function, exercise.function, *args, **kwargs)
+        result = _called(exercise, _on_originals(function, args) if exercise.unchanged else function, args, kwargs)
+        _unchanged(exercise, case, args)
         if exercise.returned is not None:
             result = exercise.returned(result)
         values = _unpack(result, exercise) if exercise.returns else [result]
@@ -234,7 +240,7 @@ def self_check(exercise: Exercise, answer) -> None:
         mistakes, accepted = exercise.mistakes_on(case), exercise.accepted_on(case)
         for index, (value, want) in enumerate(zip(values, wanted)):
             name = exercise.part_name(index)
-            got = engine.numbers(value, name, np.shape(want), sample_axis_hint=exercise.per_sample)
+            got = _numbers(exercise, value, name, want)
             engine.compare(
                 name, got, want, inputs, [(m.hint, m.value) for m in mistakes if m.part == index],
                 show_expected=not case.edge, rtol=exercise.rtol, atol=exercise.atol,
@@ -242,6 +248,48 @@ def self_check(exercise: Exercise, answer) -> None:
                 nonfinite_hint=exercise.nonfinite_hint,
             )
     engine.passed(exercise.function, len(cases))
+
+
+def _on_originals(function, args):
+    """``function`` called on ``args`` themselves (not on the copies engine.call makes), so changes show."""
+    return lambda *copies, **kwargs: function(*args, **kwargs)
+
+
+def _unchanged(exercise: Exercise, case: Case, args) -> None:
+    """Fail when the answer changed, in place, an argument ``exercise.unchanged`` names."""
+    for position, hint in exercise.unchanged:
+        before, after = case.args[position], args[position]
+        if not np.array_equal(before, after):
+            name = exercise.arguments[position]
+            raise engine.CheckFailed(f"{exercise.function} changed the caller's array `{name}` in place.\n"
+                                     f"before    {name} = {engine.show(before)}\n"
+                                     f"after     {name} = {engine.show(after)}\nhint      {hint}")
+
+
+def _called(exercise: Exercise, function, args, kwargs):
+    """The answer's result; a crash that fits one of ``exercise.crash_hints`` gets its hint."""
+    try:
+        return engine.call(function, exercise.function, *args, **kwargs)
+    except engine.CheckFailed as failure:
+        text = str(failure)
+        hints = [hint for words, hint in exercise.crash_hints if words in text]
+        if getattr(failure, "error", None) is None or not hints or "\nhint      " in text:
+            raise
+        raise engine.CheckFailed(f"{text}\nhint      {hints[0]}") from None
+
+
+def _numbers(exercise: Exercise, value, name: str, want):
+    """:func:`~course_utils.checks.engine.numbers`, with ``exercise.shape_hint``'s hint for a wrong shape."""
+    try:
+        return engine.numbers(value, name, np.shape(want), sample_axis_hint=exercise.per_sample)
+    except engine.CheckFailed as failure:
+        text = str(failure)
+        if exercise.shape_hint is None or " returned shape " not in text or "\nhint      " in text:
+            raise
+        hint = exercise.shape_hint(np.shape(value), np.shape(want))
+        if not hint:
+            raise
+        raise engine.CheckFailed(f"{text}\nhint      {hint}") from None
 
 
 def _shown(given, built):
