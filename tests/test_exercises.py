@@ -194,3 +194,25 @@ def test_exercise_notebooks_are_committed_clean():
     for path in sorted((ROOT / "exercises").glob("*.ipynb")) + SOLUTIONS:
         nb = json.loads(path.read_text())
         assert all(not c.get("outputs") and not c.get("execution_count") for c in nb["cells"] if c["cell_type"] == "code")
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.stem)
+def test_each_exercise_is_worth_the_points_its_definition_gives(path):
+    """Points are part of an exercise's one definition: nbgrader's metadata and the heading say the same."""
+    from course_utils.grade.rubric import rubric_for
+
+    rubric = rubric_for(path.name[:2])
+    heading = None
+    graded = {}
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("## Exercise"):
+            heading = cell.source.splitlines()[0]
+        meta = nbgrader(cell)
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            graded[meta["grade_id"]] = meta["points"]
+            exercise = rubric[meta["grade_id"]]
+            assert exercise.points > 0 and meta["points"] == exercise.points, meta["grade_id"]
+            if exercise.question is None:
+                worth = f"({exercise.points} point{'s' if exercise.points > 1 else ''})"
+                assert heading and heading.endswith(worth), (meta["grade_id"], heading)
+    assert set(graded) == set(rubric)

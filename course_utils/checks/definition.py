@@ -122,6 +122,8 @@ class Exercise:
             called, when the answer is a class or needs a harness.
         verdict: ``verdict(case, values)`` replaces the comparison with ``reference`` (a trained model's accuracy).
         question: a concept question (:mod:`course_utils.checks.questions`): no function, ``answer_qN`` is data.
+        points: what a full score is worth; the graded cell's nbgrader metadata and the exercise's heading in the
+            notebook say the same (tests/test_exercises.py holds them to it).
         crash_hints: ``(words, hint)`` pairs: in the self-check, a crash of the answer whose error has ``words``
             in it gets ``hint`` (float labels used as indices: ``labels.astype(int)``).
         shape_hint: ``shape_hint(got, expected)``, in the self-check, the hint for a result of shape ``got``
@@ -146,6 +148,7 @@ class Exercise:
     adapter: str = ""
     verdict: Callable | None = None
     question: object = None
+    points: int = 0
     crash_hints: tuple[tuple[str, str], ...] = ()
     shape_hint: Callable | None = None
     unchanged: tuple[tuple[int, str], ...] = ()

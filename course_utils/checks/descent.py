@@ -103,7 +103,7 @@ NUMERICAL_GRADIENT = Exercise(
     "numerical_gradient", _gradient_cases, _numerical_gradient, ("f", "x"), _gradient_mistakes, rtol=1e-6, atol=1e-7,
     shape_hint=_gradient_shape,
     unchanged=((1, "work on a copy: x_plus = x.copy(), then change x_plus[i] (x_plus = x does NOT copy; it is the "
-                   "same array under a second name)."),))
+                   "same array under a second name)."),), points=3)
 
 
 def _linear_data(rng, n, d):
@@ -159,7 +159,7 @@ def _mse_gradient_shape(got, expected):
 
 MSE_GRADIENT = Exercise("mse_gradient", _mse_gradient_cases, _mse_gradient, ("w", "b", "x", "y"),
                         _mse_gradient_mistakes, rtol=1e-6, atol=1e-9, returns=2, parts=("dw", "db"),
-                        shape_hint=_mse_gradient_shape)
+                        shape_hint=_mse_gradient_shape, points=3)
 
 
 def _bowl(rng, dim):
@@ -229,7 +229,7 @@ GRADIENT_DESCENT = Exercise(
     "gradient_descent", _descent_cases, _gradient_descent, ("grad_fn", "w0", "learning_rate", "num_steps"),
     _descent_mistakes, rtol=1e-7, atol=1e-9, shape_hint=_descent_shape,
     unchanged=((1, "`w = w0` does not copy, so `w -= ...` changed w0 too; write `w = w - learning_rate * grad_fn(w)` "
-                   "(a new array each step) or start from w = w0.copy()."),))
+                   "(a new array each step) or start from w = w0.copy()."),), points=3)
 
 
 def _fit_cases(rng):
@@ -283,7 +283,7 @@ def _fit_mistakes(x, y, learning_rate, num_steps):
 
 FIT_LINEAR = Exercise("fit_linear", _fit_cases, _fit_linear, ("x", "y", "learning_rate", "num_steps"), _fit_mistakes,
                       rtol=1e-6, atol=1e-9, returns=2, parts=("w", "b"),
-                      shape_hint=lambda got, expected: "the bias is one number." if expected == () else "")
+                      shape_hint=lambda got, expected: "the bias is one number." if expected == () else "", points=2)
 
 LESSON_03 = (NUMERICAL_GRADIENT, MSE_GRADIENT, GRADIENT_DESCENT, FIT_LINEAR)
 
@@ -356,7 +356,7 @@ def _momentum_mistakes(grad, velocity, learning_rate, momentum):
 
 SGD_MOMENTUM_UPDATE = Exercise(
     "sgd_momentum_update", _momentum_cases, _sgd_momentum_update, ("grad", "velocity", "learning_rate", "momentum"),
-    _momentum_mistakes, rtol=1e-4, atol=1e-10, returns=2, parts=("update", "new_velocity"))
+    _momentum_mistakes, rtol=1e-4, atol=1e-10, returns=2, parts=("update", "new_velocity"), points=3)
 
 _RMS_NO_1_MINUS_RHO = "you forgot (1 - rho): velocity = rho * velocity + (1 - rho) * grad**2."
 _RMS_UNSQUARED = ("the velocity averages the SQUARED gradient, (1 - rho) * grad**2, not grad: it can never be "
@@ -416,7 +416,7 @@ def _rmsprop_mistakes(grad, velocity, learning_rate, rho=0.9, epsilon=1e-7):
 
 RMSPROP_UPDATE = Exercise(
     "rmsprop_update", _rmsprop_cases, _rmsprop_update, ("grad", "velocity", "learning_rate"), _rmsprop_mistakes,
-    rtol=1e-4, atol=1e-10, returns=2, parts=("update", "new_velocity"), nonfinite_hint=_RMS_UNSQUARED)
+    rtol=1e-4, atol=1e-10, returns=2, parts=("update", "new_velocity"), nonfinite_hint=_RMS_UNSQUARED, points=3)
 
 _ADAM_NO_1_MINUS_B1 = "you forgot (1 - beta_1): m = beta_1 * m + (1 - beta_1) * grad."
 _ADAM_SWAPPED_B1 = "beta_1 and (1 - beta_1) are swapped: beta_1 weighs the OLD m."
@@ -493,7 +493,7 @@ def _adam_mistakes(grad, m, v, step, learning_rate, beta_1=0.9, beta_2=0.999, ep
 
 ADAM_UPDATE = Exercise(
     "adam_update", _adam_cases, _adam_update, ("grad", "m", "v", "step", "learning_rate"), _adam_mistakes,
-    rtol=1e-4, atol=1e-10, returns=3, parts=("update", "m", "v"), nonfinite_hint=_ADAM_T0)
+    rtol=1e-4, atol=1e-10, returns=3, parts=("update", "m", "v"), nonfinite_hint=_ADAM_T0, points=4)
 
 
 def _surface(rng, dim):
@@ -569,7 +569,8 @@ def _final_loss_mistakes(optimizer, surface, num_steps):
 
 FINAL_LOSS = Exercise(
     "final_loss", _final_loss_cases, _final_loss, ("optimizer", "surface", "num_steps"), _final_loss_mistakes,
-    rtol=1e-5, atol=1e-12, nonfinite_hint="this run did not diverge (run.diverged is False): return its last loss.")
+    rtol=1e-5, atol=1e-12, nonfinite_hint="this run did not diverge (run.diverged is False): return its last loss.",
+    points=2)
 
 
 def _best_lr_cases(rng):
@@ -613,7 +614,7 @@ def _best_lr_mistakes(make_optimizer, surface, candidates, num_steps):
 
 BEST_LEARNING_RATE = Exercise(
     "best_learning_rate", _best_lr_cases, _best_learning_rate, ("make_optimizer", "surface", "candidates", "num_steps"),
-    _best_lr_mistakes, rtol=1e-9, atol=1e-12)
+    _best_lr_mistakes, rtol=1e-9, atol=1e-12, points=2)
 
 LESSON_04 = (SGD_MOMENTUM_UPDATE, RMSPROP_UPDATE, ADAM_UPDATE, FINAL_LOSS, BEST_LEARNING_RATE)
 

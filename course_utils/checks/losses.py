@@ -53,7 +53,7 @@ def _mse_mistakes(t, p):
     ]
 
 
-MSE = Exercise("mse", _regression_cases, _mse, ("y_true", "y_pred"), _mse_mistakes, per_sample=True)
+MSE = Exercise("mse", _regression_cases, _mse, ("y_true", "y_pred"), _mse_mistakes, per_sample=True, points=2)
 
 
 def _mae_mistakes(t, p):
@@ -70,7 +70,7 @@ def _mae_mistakes(t, p):
 
 
 MAE = Exercise("mae", lambda rng: _regression_cases(rng), lambda t, p: np.mean(np.abs(t - p), -1),
-               ("y_true", "y_pred"), _mae_mistakes, per_sample=True)
+               ("y_true", "y_pred"), _mae_mistakes, per_sample=True, points=2)
 
 
 def _huber(y_true, y_pred, delta=1.0):
@@ -106,7 +106,7 @@ def _huber_mistakes(t, p, delta=1.0):
     return found
 
 
-HUBER = Exercise("huber", _huber_cases, _huber, ("y_true", "y_pred"), _huber_mistakes, per_sample=True)
+HUBER = Exercise("huber", _huber_cases, _huber, ("y_true", "y_pred"), _huber_mistakes, per_sample=True, points=2)
 
 
 def _mixed_sides(y_true, y_pred):
@@ -144,7 +144,7 @@ def _under_mistakes(t, p, under_weight=3.0):
 
 
 UNDER_PENALTY_MSE = Exercise("under_penalty_mse", _under_cases, _under, ("y_true", "y_pred"), _under_mistakes,
-                             per_sample=True)
+                             per_sample=True, points=3)
 
 LESSON_01 = (MSE, MAE, HUBER, UNDER_PENALTY_MSE)
 
@@ -197,7 +197,7 @@ def _bce_mistakes(t, p):
 BINARY_CROSSENTROPY = Exercise(
     "binary_crossentropy", _binary_cases, _bce, ("y_true", "y_pred"), _bce_mistakes,
     accept=lambda t, p: [losses.binary_crossentropy(t, p)],  # float32: 1 - 1e-7 rounds to 0.99999988
-    per_sample=True, rtol=1e-5, atol=1e-5)
+    per_sample=True, rtol=1e-5, atol=1e-5, points=3)
 
 
 def _categorical_cases(rng):
@@ -231,7 +231,7 @@ def _cce_mistakes(t, p):
 CATEGORICAL_CROSSENTROPY = Exercise(
     "categorical_crossentropy", _categorical_cases, _cce, ("y_true", "y_pred"), _cce_mistakes,
     accept=lambda t, p: [losses.categorical_crossentropy(t, p)],  # Keras' float32 value
-    per_sample=True, rtol=1e-5, atol=1e-5)
+    per_sample=True, rtol=1e-5, atol=1e-5, points=3)
 
 
 def _hinge_cases(rng):
@@ -258,7 +258,7 @@ def _hinge_mistakes(t, p):
 
 
 HINGE = Exercise("hinge", _hinge_cases, lambda t, p: np.mean(np.maximum(0.0, 1.0 - t * p), -1),
-                 ("y_true", "y_pred"), _hinge_mistakes, per_sample=True)
+                 ("y_true", "y_pred"), _hinge_mistakes, per_sample=True, points=2)
 
 _NAIVE_LOGITS = (
     "you computed sigmoid then log yourself; use tf.nn.sigmoid_cross_entropy_with_logits (it stays finite for "
@@ -308,7 +308,7 @@ def _a_scalar_tensor(result):
 
 LOGITS_OBJECTIVE = Exercise(
     "logits_objective", _logits_cases, _logits_objective, ("labels", "logits"), _logits_mistakes,
-    returned=_a_scalar_tensor, nonfinite_hint=_NAIVE_LOGITS, rtol=1e-4, atol=1e-5)
+    returned=_a_scalar_tensor, nonfinite_hint=_NAIVE_LOGITS, rtol=1e-4, atol=1e-5, points=3)
 
 LESSON_02 = (BINARY_CROSSENTROPY, CATEGORICAL_CROSSENTROPY, HINGE, LOGITS_OBJECTIVE)
 

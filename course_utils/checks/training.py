@@ -168,7 +168,7 @@ EXPONENTIAL_DECAY = Exercise(
     ("step", "initial_learning_rate", "decay_steps", "decay_rate"), _decay_mistakes,
     accept=lambda step, initial, decay_steps, rate, staircase=False: [  # Keras' float32 values
         schedules.exponential_decay(initial, decay_steps, rate, bool(staircase))(step)],
-    rtol=1e-5, atol=1e-9)
+    rtol=1e-5, atol=1e-9, points=2)
 
 
 def _random_boundaries(rng):
@@ -222,7 +222,7 @@ def _piecewise_mistakes(step, boundaries, values):
 
 
 PIECEWISE_CONSTANT = Exercise("piecewise_constant", _piecewise_cases, _piecewise_constant,
-                              ("step", "boundaries", "values"), _piecewise_mistakes, rtol=1e-6, atol=1e-12)
+                              ("step", "boundaries", "values"), _piecewise_mistakes, rtol=1e-6, atol=1e-12, points=2)
 
 
 def _warmup_cases(rng):
@@ -296,7 +296,7 @@ WARMUP_SCHEDULE = Exercise(
     rtol=1e-5, atol=1e-9, returns=4, adapter=WARMUP_ADAPTER,
     parts=("the rates for integer steps", "a schedule rebuilt from get_config()",
            "the rates inside a compiled graph, as model.fit calls it",
-           "being a keras.optimizers.schedules.LearningRateSchedule"))
+           "being a keras.optimizers.schedules.LearningRateSchedule"), points=3)
 
 
 def _cosine_cases(rng):
@@ -357,7 +357,7 @@ WARMUP_COSINE = Exercise(
     _cosine_mistakes,
     accept=lambda step, warmup, peak, decay, alpha=0.0: [  # Keras' float32 values
         schedules.cosine_decay(0.0, decay, alpha, warmup_target=peak, warmup_steps=warmup)(step)],
-    rtol=1e-5, atol=1e-9)
+    rtol=1e-5, atol=1e-9, points=3)
 
 LESSON_05 = (EXPONENTIAL_DECAY, PIECEWISE_CONSTANT, WARMUP_SCHEDULE, WARMUP_COSINE)
 
@@ -537,7 +537,8 @@ def adapt(make_batches):
 
 MAKE_BATCHES = Exercise("make_batches", _batch_cases, _make_batches, ("x", "y", "batch_size"), _batches_mistakes,
                         rtol=0, atol=1e-12, returns=3, adapter=BATCHES_ADAPTER,
-                        parts=("the batch sizes", "the x rows, batch after batch", "the labels, batch after batch"))
+                        parts=("the batch sizes", "the x rows, batch after batch", "the labels, batch after batch"),
+                        points=2)
 
 
 def _one_hot_cases(rng):
@@ -582,7 +583,7 @@ def _one_hot_shape(got, expected):
 ONE_HOT = Exercise("one_hot", _one_hot_cases, _one_hot, ("labels", "num_classes"), _one_hot_mistakes,
                    rtol=0, atol=1e-12, crash_hints=(("used as indices must be of integer", _FLOAT_LABELS),
                                                     ("only integers, slices", _FLOAT_LABELS)),
-                   shape_hint=_one_hot_shape)
+                   shape_hint=_one_hot_shape, points=2)
 
 
 def _train_step_cases(rng):
@@ -662,7 +663,7 @@ TRAIN_STEP = Exercise(
     _train_step_mistakes, rtol=1e-4, atol=1e-6, returns=5, adapter=TRAIN_STEP_ADAPTER,
     parts=("the loss train_step returned", "the hidden weights after train_step", "the hidden biases after train_step",
            "the output weights after train_step", "the output biases after train_step"),
-    crash_hints=_CRASH_HINTS[1:])
+    crash_hints=_CRASH_HINTS[1:], points=3)
 
 
 # The learner's model gets the grader's weights; a wrong architecture cannot take them.
@@ -695,7 +696,7 @@ BUILD_DIGITS_MODEL = Exercise(
     "build_digits_model", _build_model_cases, _digits_model, ("w1", "b1", "w2", "b2", "x", "y"),
     rtol=1e-4, atol=1e-6, returns=6, adapter=BUILD_MODEL_ADAPTER,
     parts=("the number of parameters", "the probabilities it predicts", "the loss it is compiled with",
-           "the optimizer being Adam", "the optimizer's learning rate", "reporting accuracy"))
+           "the optimizer being Adam", "the optimizer's learning rate", "reporting accuracy"), points=2)
 
 # train_digits trains the lesson's model on a split of the digits made with the case's shuffle, then labels
 # held-out images it never saw. The grader builds the model itself (a wrong build_digits_model costs nothing twice).
@@ -749,7 +750,7 @@ def _held_out_accuracy(case: Case, values: list[np.ndarray]) -> str | None:
 
 
 TRAIN_DIGITS = Exercise("train_digits", _train_digits_cases, None, ("order", "train_count", "val_count"),
-                        adapter=TRAIN_DIGITS_ADAPTER, verdict=_held_out_accuracy)
+                        adapter=TRAIN_DIGITS_ADAPTER, verdict=_held_out_accuracy, points=3)
 
 LESSON_06 = (MAKE_BATCHES, ONE_HOT, TRAIN_STEP, BUILD_DIGITS_MODEL, TRAIN_DIGITS)
 

@@ -57,7 +57,8 @@ LESSON_06 = _table(training.LESSON_06)
 
 def asked(question: Question) -> Exercise:
     """The grader's view of a concept question: read ``answer_qN`` from the kernel once, judge it here."""
-    return Exercise(question.variable, lambda rng: [Case((), {}, "your answer")], None, question=question)
+    return Exercise(question.variable, lambda rng: [Case((), {}, "your answer")], None, question=question,
+                    points=question.points)
 
 
 def _with_questions(lesson: str, exercises: dict[str, Exercise]) -> dict[str, Exercise]:
