@@ -235,9 +235,10 @@ WRONG = {  # assignment: submissions, each {solution cell id: a typical wrong an
                                "    for i in np.ndindex(x.shape):\n        plus = x.copy()\n"
                                "        plus[i] += eps\n        grad[i] = (f(plus) - f(x)) / eps\n"
                                "    return grad\n",
-         "gradient_descent": "def gradient_descent(grad_fn, w0, learning_rate, num_steps):  # forgets w0\n"
-                             "    w, points = np.array(w0, float), []\n    for _ in range(num_steps):\n"
-                             "        w = w - learning_rate * grad_fn(w)\n        points.append(w)\n"
+         "gradient_descent": "def gradient_descent(grad_fn, w0, learning_rate, num_steps):  # right points, but\n"
+                             "    w = w0  # not a copy: every step changes the caller's w0\n"
+                             "    points = [w.copy()]\n    for _ in range(num_steps):\n"
+                             "        w -= learning_rate * grad_fn(w)\n        points.append(w.copy())\n"
                              "    return np.array(points)\n",
          "q1": "answer_q1 = 2  # 2 / c is the limit, not 2\n", "q3": 'answer_q3 = "a"\n'},
         {"mse_gradient": "def mse_gradient(w, b, x, y):  # forgets the 2\n    error = x @ w + b - y\n"
@@ -410,6 +411,18 @@ def test_wrong_answers_lose_only_their_exercise(graded):
                 assert "not written yet" not in test["output"]
             else:
                 assert test["score"] == test["max_score"], (assignment, test)
+
+
+def test_an_answer_that_changes_its_input_in_place_loses_its_points_as_in_the_self_check(graded):
+    """gradient_descent returns the right points but changes the caller's w0: the self-check's message and hint."""
+    from course_utils.checks.descent import GRADIENT_DESCENT
+
+    assignment, rows = graded
+    if assignment != "03":
+        pytest.skip("the in-place answer is in assignment 03's table")
+    test = next(t for t in rows["wrong-0"]["tests"] if t["name"] == "gradient_descent-check")
+    assert test["score"] == 0 and "changed the caller's array `w0` in place" in test["output"], test
+    assert test["output"].endswith("Hint: " + GRADIENT_DESCENT.unchanged[0][1]), test
 
 
 def test_cli_grades_assignment_02(tmp_path):

@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from course_utils.checks.questions import Opaque
-from course_utils.grade.rubric import DELEGATES, Case, Code, Exercise, Tensor
+from course_utils.grade.rubric import CHANGED, DELEGATES, Case, Code, Exercise, Tensor
 
 MAX_VALUES = 1_000_000  # per returned array
 
@@ -143,8 +143,12 @@ def run(case):
             function = scope["adapt"](function)
         args = [build(a) for a in case["args"]]
         kwargs = {k: build(v) for k, v in case["kwargs"].items()}
+        before = {p: args[p].copy() for p in SPEC["unchanged"] if isinstance(args[p], numpy.ndarray)}
         with numpy.errstate(all="ignore"):
             result = guarded(lambda: function(*args, **kwargs))
+        for position, original in before.items():
+            if not numpy.array_equal(original, args[position]):
+                return {"error": CHANGED + str(position)}
         return plain(result)
     except Delegation as error:
         return {"error": DELEGATES + str(error)[:200]}
@@ -175,11 +179,13 @@ def kernel_source(exercise: Exercise, cases: list[Case]) -> str:
         "allowed": list(exercise.allowed),
         "returns": exercise.returns,
         "adapter": exercise.adapter,
+        "unchanged": [position for position, _ in exercise.unchanged],
         "cases": [{"args": [_arg(a) for a in c.args], "kwargs": {k: _arg(v) for k, v in c.kwargs.items()}}
                   for c in cases],
     }
     payload = base64.b64encode(json.dumps(spec).encode()).decode()
-    return f"PAYLOAD = {payload!r}\nMAX_VALUES = {MAX_VALUES}\nDELEGATES = {DELEGATES!r}\n" + KERNEL_SOURCE
+    return (f"PAYLOAD = {payload!r}\nMAX_VALUES = {MAX_VALUES}\nDELEGATES = {DELEGATES!r}\nCHANGED = {CHANGED!r}\n"
+            + KERNEL_SOURCE)
 
 
 class BadProbeResult(ValueError):

@@ -72,6 +72,7 @@ RUBRICS: dict[str, dict[str, Exercise]] = {
 
 
 DELEGATES = "Delegates: "  # the probe's error text when the answer called what it may not
+CHANGED = "ChangedInPlace: "  # ... when it changed an argument its exercise says to leave alone (+ its position)
 
 
 class NoRubric(LookupError):
@@ -97,6 +98,12 @@ def judge(exercise: Exercise, case: Case, expected, got: dict) -> str | None:
             return f"{exercise.function} is not written yet."
         if got["error"].startswith(DELEGATES):
             return delegation_message(exercise.function, got["error"][len(DELEGATES):])
+        if got["error"].startswith(CHANGED):  # the self-check's message and hint (Exercise.unchanged)
+            position = got["error"][len(CHANGED):]
+            hints = {str(p): hint for p, hint in exercise.unchanged}
+            if position in hints:
+                return (f"{call} changed the caller's array `{exercise.arguments[int(position)]}` in place. "
+                        f"Hint: {hints[position]}")
         return f"{call} raised {got['error']}"
     if exercise.question is not None:
         right, message = exercise.question.verdict(got["answer"])
