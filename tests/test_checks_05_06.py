@@ -552,3 +552,24 @@ def test_the_grader_passes_the_reference_and_names_a_typical_mistake(lesson, nam
     assert not any(graded(lesson, name, references[name]))
     feedback = [line for line in graded(lesson, name, answer) if line]
     assert feedback and all(hint in line for line in feedback), feedback
+
+
+def test_train_step_reference_agrees_with_keras_when_a_true_class_probability_is_tiny():
+    """Keras reads the logits behind a softmax layer, so a true-class probability under 1e-7 is not clipped to
+    1e-7: the reference must not clip either (a clipped reference failed the right answer now and then)."""
+    from course_utils.checks.definition import Case, adapted
+    from course_utils.checks.training import TRAIN_STEP, _forward
+
+    rng = np.random.default_rng(7)
+    shapes = [(4, 8), (8,), (8, 3), (3,)]
+    weights = [(rng.normal(size=shape) * (30.0 if shape == (8, 3) else 0.6)).astype(np.float32) for shape in shapes]
+    x = rng.normal(size=(6, 4)).astype(np.float32)
+    probabilities = _forward(*(w.astype(np.float64) for w in weights), x.astype(np.float64))[1]
+    y = np.argmin(probabilities, axis=-1)  # the least likely class is the true one
+    assert probabilities[np.arange(6), y].min() < 1e-7
+    case = Case((*weights, x, y, 0.1))
+    keras_values = adapted(TRAIN_STEP, train_step_reference)(*case.learner_args()[0])
+    expected = TRAIN_STEP.expected(case)
+    assert np.isclose(keras_values[0], expected[0], rtol=TRAIN_STEP.rtol), (keras_values[0], expected[0])
+    for got, want in zip(keras_values[1:], expected[1:]):
+        assert np.allclose(got, want, rtol=TRAIN_STEP.rtol, atol=TRAIN_STEP.atol)

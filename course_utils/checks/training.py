@@ -28,8 +28,6 @@ from course_utils.checks.engine import (
     show,
 )
 
-EPS = 1e-7  # Keras' probability clip
-
 # Crash messages of the Keras exercises that point to a typical mistake: (words in the error, hint).
 _CRASH_HINTS = (
     (
@@ -602,24 +600,28 @@ def _train_step_cases(rng):
 
 
 def _forward(w1, b1, w2, b2, x):
+    """The hidden activations, the softmax probabilities, and their logs computed from the logits."""
     hidden = np.maximum(x @ w1 + b1, 0.0)
     logits = hidden @ w2 + b2
-    e = np.exp(logits - logits.max(-1, keepdims=True))
-    return hidden, e / e.sum(-1, keepdims=True)
+    shifted = logits - logits.max(-1, keepdims=True)
+    log_probabilities = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+    return hidden, np.exp(log_probabilities), log_probabilities
 
 
-def _mean_sparse_crossentropy(probabilities, y):
-    return float(np.mean(-np.log(np.clip(probabilities[np.arange(len(y)), y], EPS, 1 - EPS))))
+def _mean_sparse_crossentropy(log_probabilities, y):
+    """Keras' loss of a softmax layer's output: it reads the logits behind the softmax, so nothing is clipped
+    (a true-class probability of 1e-10 costs 23.0, not the 16.1 of a clipped plain probability)."""
+    return float(np.mean(-log_probabilities[np.arange(len(y)), y]))
 
 
 def _train_step(w1, b1, w2, b2, x, y, learning_rate):
     """Forward, mean sparse categorical cross-entropy, backward by hand, one SGD step (float64)."""
     w1, b1, w2, b2, x = (np.asarray(a, dtype=np.float64) for a in (w1, b1, w2, b2, x))
-    hidden, probabilities = _forward(w1, b1, w2, b2, x)
+    hidden, probabilities, log_probabilities = _forward(w1, b1, w2, b2, x)
     d_logits = (probabilities - np.eye(w2.shape[1])[y]) / len(y)
     d_hidden = (d_logits @ w2.T) * (hidden > 0)
     grads = [x.T @ d_hidden, d_hidden.sum(0), hidden.T @ d_logits, d_logits.sum(0)]
-    return (_mean_sparse_crossentropy(probabilities, y),
+    return (_mean_sparse_crossentropy(log_probabilities, y),
             *[w - learning_rate * g for w, g in zip((w1, b1, w2, b2), grads)])
 
 
@@ -631,7 +633,7 @@ def _train_step_mistakes(w1, b1, w2, b2, x, y, learning_rate):
         Mistake("you summed the per-sample losses; return their mean over the batch (keras.ops.mean).", loss * len(y)),
         Mistake("the loss is negative: cross-entropy is MINUS the log-probability of the true class.", -loss),
         Mistake("return the loss of this step, computed before the update (before apply_gradients).",
-                _mean_sparse_crossentropy(_forward(*after, np.asarray(x, dtype=np.float64))[1], y)),
+                _mean_sparse_crossentropy(_forward(*after, np.asarray(x, dtype=np.float64))[2], y)),
     ]
     moved = [
         ("the weights did not change: apply the gradients with "
@@ -688,8 +690,8 @@ def _build_model_cases(rng):
 
 
 def _digits_model(w1, b1, w2, b2, x, y):
-    _, probabilities = _forward(*(np.asarray(a, dtype=np.float64) for a in (w1, b1, w2, b2, x)))
-    return 38_410, probabilities, _mean_sparse_crossentropy(probabilities, y), 1.0, 0.001, 1.0
+    _, probabilities, log_probabilities = _forward(*(np.asarray(a, dtype=np.float64) for a in (w1, b1, w2, b2, x)))
+    return 38_410, probabilities, _mean_sparse_crossentropy(log_probabilities, y), 1.0, 0.001, 1.0
 
 
 BUILD_DIGITS_MODEL = Exercise(
