@@ -122,6 +122,8 @@ class Exercise:
             called, when the answer is a class or needs a harness.
         verdict: ``verdict(case, values)`` replaces the comparison with ``reference`` (a trained model's accuracy).
         question: a concept question (:mod:`course_utils.checks.questions`): no function, ``answer_qN`` is data.
+        scaled_atol: an absolute tolerance in proportion to the largest expected value, for results where
+            float32 arithmetic cancels (an optimizer's moments): ``max(atol, scaled_atol * max|expected|)``.
         points: what a full score is worth; the graded cell's nbgrader metadata and the exercise's heading in the
             notebook say the same (tests/test_exercises.py holds them to it).
         crash_hints: ``(words, hint)`` pairs: in the self-check, a crash of the answer whose error has ``words``
@@ -148,6 +150,7 @@ class Exercise:
     adapter: str = ""
     verdict: Callable | None = None
     question: object = None
+    scaled_atol: float = 0.0
     points: int = 0
     crash_hints: tuple[tuple[str, str], ...] = ()
     shape_hint: Callable | None = None
@@ -188,6 +191,12 @@ class Exercise:
             return []
         args, kwargs = case.grader_args()
         return list(self.accept(*args, **kwargs))
+
+    def atol_for(self, expected) -> float:
+        """The absolute tolerance of a comparison with ``expected`` (see ``scaled_atol``)."""
+        finite = np.abs(np.asarray(expected, dtype=np.float64))
+        finite = finite[np.isfinite(finite)]
+        return max(self.atol, self.scaled_atol * float(finite.max())) if finite.size else self.atol
 
     def part_name(self, index: int) -> str:
         """How messages name returned value ``index``: ``mse_gradient's dw``, or the function's name."""
@@ -246,7 +255,7 @@ def self_check(exercise: Exercise, answer) -> None:
             got = _numbers(exercise, value, name, want)
             engine.compare(
                 name, got, want, inputs, [(m.hint, m.value) for m in mistakes if m.part == index],
-                show_expected=not case.edge, rtol=exercise.rtol, atol=exercise.atol,
+                show_expected=not case.edge, rtol=exercise.rtol, atol=exercise.atol_for(want),
                 also_accept=[a[index] if exercise.returns else a for a in accepted],
                 nonfinite_hint=exercise.nonfinite_hint,
             )

@@ -356,7 +356,7 @@ def _momentum_mistakes(grad, velocity, learning_rate, momentum):
 
 SGD_MOMENTUM_UPDATE = Exercise(
     "sgd_momentum_update", _momentum_cases, _sgd_momentum_update, ("grad", "velocity", "learning_rate", "momentum"),
-    _momentum_mistakes, rtol=1e-4, atol=1e-10, returns=2, parts=("update", "new_velocity"), points=3)
+    _momentum_mistakes, rtol=1e-4, atol=1e-10, scaled_atol=1e-6, returns=2, parts=("update", "new_velocity"), points=3)
 
 _RMS_NO_1_MINUS_RHO = "you forgot (1 - rho): velocity = rho * velocity + (1 - rho) * grad**2."
 _RMS_UNSQUARED = ("the velocity averages the SQUARED gradient, (1 - rho) * grad**2, not grad: it can never be "
@@ -416,7 +416,8 @@ def _rmsprop_mistakes(grad, velocity, learning_rate, rho=0.9, epsilon=1e-7):
 
 RMSPROP_UPDATE = Exercise(
     "rmsprop_update", _rmsprop_cases, _rmsprop_update, ("grad", "velocity", "learning_rate"), _rmsprop_mistakes,
-    rtol=1e-4, atol=1e-10, returns=2, parts=("update", "new_velocity"), nonfinite_hint=_RMS_UNSQUARED, points=3)
+    rtol=1e-4, atol=1e-10, scaled_atol=1e-6, returns=2, parts=("update", "new_velocity"), nonfinite_hint=_RMS_UNSQUARED,
+    points=3)
 
 _ADAM_NO_1_MINUS_B1 = "you forgot (1 - beta_1): m = beta_1 * m + (1 - beta_1) * grad."
 _ADAM_SWAPPED_B1 = "beta_1 and (1 - beta_1) are swapped: beta_1 weighs the OLD m."
@@ -493,7 +494,7 @@ def _adam_mistakes(grad, m, v, step, learning_rate, beta_1=0.9, beta_2=0.999, ep
 
 ADAM_UPDATE = Exercise(
     "adam_update", _adam_cases, _adam_update, ("grad", "m", "v", "step", "learning_rate"), _adam_mistakes,
-    rtol=1e-4, atol=1e-10, returns=3, parts=("update", "m", "v"), nonfinite_hint=_ADAM_T0, points=4)
+    rtol=1e-4, atol=1e-10, scaled_atol=1e-6, returns=3, parts=("update", "m", "v"), nonfinite_hint=_ADAM_T0, points=4)
 
 
 def _surface(rng, dim):

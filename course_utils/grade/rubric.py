@@ -123,9 +123,10 @@ def judge(exercise: Exercise, case: Case, expected, got: dict) -> str | None:
         if value.shape != want.shape:
             return f"{call} returned shape {value.shape}{which}, expected shape {want.shape}."
         also = [a[index] if exercise.returns else a for a in accepted]
-        if not any(np.allclose(value, ok, rtol=exercise.rtol, atol=exercise.atol) for ok in [want, *also]):
+        atol = exercise.atol_for(want)
+        if not any(np.allclose(value, ok, rtol=exercise.rtol, atol=atol) for ok in [want, *also]):
             # the self-check's hint for the typical mistake this value fits, if one does
             hints = [m.hint for m in exercise.mistakes_on(case)
-                     if m.part == index and m.fits(value, exercise.rtol, exercise.atol)]
+                     if m.part == index and m.fits(value, exercise.rtol, atol)]
             return f"{call} gave a wrong value{which}." + (f" Hint: {hints[0]}" if hints else "")
     return None
